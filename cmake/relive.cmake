@@ -1,0 +1,40 @@
+# Shared build settings for every relive target.
+
+add_library(relive_build_flags INTERFACE)
+target_compile_options(relive_build_flags INTERFACE -Wall -Wextra -Wpedantic)
+if(RELIVE_WERROR)
+  target_compile_options(relive_build_flags INTERFACE -Werror)
+endif()
+if(RELIVE_SANITIZE)
+  target_compile_options(relive_build_flags INTERFACE -fsanitize=${RELIVE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(relive_build_flags INTERFACE -fsanitize=${RELIVE_SANITIZE})
+endif()
+
+# relive_add_part(NAME [DEPS ...]): the library relive_NAME from src/NAME/*.cpp, public
+# headers in include/relive/, internal headers beside the sources (out of users' sight).
+function(relive_add_part name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  add_library(relive_${name} STATIC ${sources})
+  add_library(relive::${name} ALIAS relive_${name})
+  target_include_directories(relive_${name}
+    PUBLIC ${PROJECT_SOURCE_DIR}/include
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(relive_${name} PUBLIC ${ARG_DEPS} PRIVATE relive_build_flags)
+endfunction()
+
+# relive_add_tests(PART [DEPS ...]): one GoogleTest binary per part from tests/PART/*.cpp,
+# each test registered with CTest (discovered when ctest runs, so builds stay fast).
+function(relive_add_tests part)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  if(NOT sources)
+    return()
+  endif()
+  add_executable(test_${part} ${sources})
+  target_link_libraries(test_${part} PRIVATE ${ARG_DEPS} relive_test_support GTest::gtest_main GTest::gmock relive_build_flags)
+  gtest_discover_tests(test_${part}
+    DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS ${part} TIMEOUT 120
+    ENVIRONMENT "RELIVE_BIN=$<TARGET_FILE:relive>;RELIVE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,80 @@
+// relive/ignore.hpp — which paths a watcher leaves alone, decided exactly as git decides.
+//
+// A Matcher answers "is this path ignored?" for paths under one root directory, applying:
+//   * git's rules, exactly as `git check-ignore` applies them: nested .gitignore files
+//     (deeper wins, patterns relative to their directory), `!` negation (a file under an
+//     excluded directory cannot be re-included), trailing-slash directory-only patterns,
+//     anchoring by a leading or middle slash, `**`, `\` escapes, trailing spaces,
+//     .git/info/exclude and the global excludes file (core.excludesFile, default
+//     $XDG_CONFIG_HOME/git/ignore). They apply whether or not the root is in a git
+//     repository. If it is, rules from the top of the work tree down to the root apply.
+//   * .reloadignore files: one RE2 regular expression a line, matched against the path
+//     relative to the directory holding the file; `#` comments; `!` re-includes.
+//   * command-line globs (gitignore syntax, relative to the root) and built-in defaults
+//     (.git/, .hg/, .svn/, __pycache__/, *.pyc, editors' swap, backup and temp files).
+//
+// Example:
+//   auto m = relive::ignore::Matcher::open("/src/app", {});
+//   if (!m) { fmt::print(stderr, "relive: {}\n", m.error().message); return 2; }
+//   if (!(*m)->ignored("build/out.o", /*is_dir=*/false)) handle_change();
+//
+// Thread-safety: a Matcher is used from one thread at a time (the watcher's); it caches
+// the rules of each directory as it first meets them.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relive/error.hpp"
+
+namespace relive::ignore {
+
+struct Options {
+  bool vcs_ignore = true;       // .gitignore files, .git/info/exclude, core.excludesFile
+  bool reloadignore = true;     // .reloadignore files
+  bool default_ignores = true;  // the built-in list (see default_patterns())
+  std::vector<std::string> globs;  // extra gitignore-syntax patterns, relative to the root
+};
+
+// Why a path is or is not ignored: the last rule that matched it, as `git check-ignore -v`
+// reports it. `source` is the rules file's path as given to the user (relative to the
+// root where it lies under it), "<default>" or "<command line>"; `line` is 1-based.
+struct Decision {
+  bool ignored = false;
+  bool matched = false;   // a rule matched (possibly a `!` rule, so ignored == false)
+  std::string source;
+  int line = 0;
+  std::string pattern;    // the rule as written, including a leading `!`
+};
+
+// The built-in default patterns (gitignore syntax).
+const std::vector<std::string>& default_patterns();
+
+class Matcher {
+ public:
+  // Opens a matcher for paths under `root` (which must exist). Fails with an Error naming
+  // file, line and reason for an invalid .reloadignore expression or an unreadable rules
+  // file; never silently skips a rule.
+  static Result<std::unique_ptr<Matcher>> open(const std::filesystem::path& root, const Options& options);
+  virtual ~Matcher() = default;
+
+  // Whether `rel_path` ('/'-separated, relative to the root, no "./") is ignored.
+  // A path under an ignored directory is ignored.
+  virtual bool ignored(std::string_view rel_path, bool is_dir) = 0;
+  // The same decision with the rule that made it.
+  virtual Decision explain(std::string_view rel_path, bool is_dir) = 0;
+
+  // Whether a change to `rel_path` changes the rules (.gitignore, .reloadignore,
+  // .git/info/exclude, or the global excludes file when it lies under the root).
+  virtual bool is_rules_file(std::string_view rel_path) const = 0;
+  // Re-reads the rules file at `rel_path` after it was created, changed or removed. On an
+  // error (bad regex) the previous rules of that file stay in force and the Error says why.
+  virtual Result<void> reload(std::string_view rel_path) = 0;
+
+  virtual const std::filesystem::path& root() const = 0;
+};
+
+}  // namespace relive::ignore

@@ -1,0 +1,2 @@
+// Placeholder until the burst part lands.
+namespace relive::burst_internal { int placeholder = 0; }

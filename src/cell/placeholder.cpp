@@ -1,0 +1,2 @@
+// Placeholder until the cell part lands.
+namespace relive::cell_internal { int placeholder = 0; }

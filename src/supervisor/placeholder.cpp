@@ -1,0 +1,2 @@
+// Placeholder until the supervisor part lands.
+namespace relive::supervisor_internal { int placeholder = 0; }
