@@ -27,7 +27,7 @@ endfunction()
 # each test registered with CTest (discovered when ctest runs, so builds stay fast).
 function(relive_add_tests part)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${part}/*.cpp)
   if(NOT sources)
     return()
   endif()
