@@ -1,0 +1,614 @@
+// relive/config.hpp — live configuration: layered sources merged into immutable, validated
+// snapshots, published atomically (through relive::Cell), read at about the cost of a
+// pointer load, with typed bindings, change notifications and resources rebuilt on change.
+//
+// The five steps of DESIGN.md, applied to configuration:
+//   build    every source is re-read and merged (later sources override earlier ones);
+//   validate typed bindings are converted and user validators run — any failure rejects the
+//            whole snapshot, is logged once ("app.yaml:12:9: db.timeout: expected a
+//            duration, got \"fast\"; keeping version 7 from 12:01:33") and kept in status();
+//   publish  one atomic swap; content identical to the current version publishes nothing;
+//   pin      Config::pin() / Binding<T>::pin() hold one version for one request;
+//   retire   an old version (and an old resource) is destroyed when its last pin goes.
+//
+// Example:
+//   namespace app {
+//   struct Db { std::string host; int port = 5432; std::chrono::milliseconds timeout{500}; };
+//   // Found by ADL. Runs once per version, at load time; throwing rejects the snapshot.
+//   void from_config(const relive::config::Node& n, Db& db) {
+//     db.host = n.at("host").as<std::string>();        // required
+//     db.port = n.get("port", db.port);                 // optional, typed
+//     db.timeout = n.get("timeout", db.timeout);        // "250ms", "5s", "1m30s"
+//   }
+//   }
+//
+//   using namespace relive::config;
+//   Options opts;
+//   opts.sources = {file("config/app.yaml"), directory("config/conf.d"), env("APP"),
+//                   overrides({"log.level=debug"})};
+//   opts.validators.push_back([](const Snapshot& s) -> relive::Result<void> {
+//     if (s.get<int64_t>("workers", 1) < 1) return relive::Error{"workers: must be >= 1"};
+//     return {};
+//   });
+//   auto cfg = Config::open(std::move(opts));            // first load fails -> Error
+//   if (!cfg) { fmt::print(stderr, "{}\n", cfg.error().message); return 1; }
+//   auto db = cfg->bind<app::Db>("db");                   // Result<Binding<app::Db>>
+//   auto sub = cfg->subscribe("log", [](const Update& u) { ... u.changes ... });
+//   // per request:
+//   auto snap = cfg->pin();                               // one consistent version
+//   auto level = snap->get<std::string>("log.level", "info");
+//   auto d = db->pin();  connect(d->host, d->port, d->timeout);
+//
+// Threads: every const member function of Config, Snapshot, Node, Binding and Resource may
+// be called from any thread. Reloads run on the watcher's thread; subscriber callbacks run
+// on one dispatcher thread owned by the Config. See docs/config.md for the user guide.
+//
+// fork(): a Config created before fork() keeps reloading in the child. pthread_atfork
+// handlers hold the loader's locks across fork() and, in the child, start a new watcher and
+// dispatcher (threads do not survive fork). The parent is unaffected.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "relive/error.hpp"
+
+#if __has_include("relive/cell.hpp")
+#include "relive/cell.hpp"
+#else
+// Temporary stand-in with the announced API of relive::Cell, until the cell part lands.
+namespace relive {
+template <class T>
+class Pin {
+ public:
+  Pin() = default;
+  explicit Pin(std::shared_ptr<const T> p) : p_(std::move(p)) {}
+  const T* get() const { return p_.get(); }
+  const T* operator->() const { return p_.get(); }
+  const T& operator*() const { return *p_; }
+ private:
+  std::shared_ptr<const T> p_;
+};
+template <class T>
+class Cell {
+ public:
+  explicit Cell(std::unique_ptr<const T> v) : v_(std::move(v)) {}
+  Pin<T> pin() const { std::lock_guard l(mu_); return Pin<T>(v_); }
+  void publish(std::unique_ptr<const T> v) {
+    std::shared_ptr<const T> n(std::move(v));
+    std::lock_guard l(mu_);
+    v_.swap(n);
+    ++version_;
+  }
+  uint64_t version() const { std::lock_guard l(mu_); return version_; }
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const T> v_;
+  uint64_t version_ = 1;
+};
+}  // namespace relive
+#endif
+
+namespace relive::config {
+
+// ---------------------------------------------------------------------------------------
+// Where a value came from. `source` is a file path as given ("config/app.yaml"),
+// "env APP_DB__TIMEOUT", "override db.timeout=5s" or "" (no source, e.g. a missing key).
+// line/column are 1-based; 0 when the source has no positions (env, overrides).
+struct Origin {
+  std::string source;
+  int line = 0;
+  int column = 0;
+  // "config/app.yaml:12:9", "env APP_DB__TIMEOUT", "override db.timeout=5s", "<none>".
+  std::string to_string() const;
+};
+
+// A type error found while converting a Node ("app.yaml:12:9: db.timeout: expected a
+// duration, got \"fast\""). Thrown by Node conversions; caught by the loader, which turns
+// it into a rejected snapshot (values of secret keys are redacted in what it logs).
+class TypeError : public std::runtime_error {
+ public:
+  TypeError(Origin origin, std::string key, std::string expected, std::string got);
+  const Origin& origin() const { return origin_; }
+  const std::string& key() const { return key_; }
+  const std::string& expected() const { return expected_; }  // "a duration"
+  const std::string& got() const { return got_; }            // "\"fast\"" (as written)
+ private:
+  Origin origin_;
+  std::string key_, expected_, got_;
+};
+
+// A size in bytes, parsed from "64MiB", "10KB", "1GiB", "512" (KB/MB/GB are powers of
+// 1000, KiB/MiB/GiB powers of 1024, B/K/M/G accepted too: K = KiB).
+struct ByteSize {
+  std::uint64_t bytes = 0;
+  friend bool operator==(const ByteSize&, const ByteSize&) = default;
+};
+
+// Parsers behind Node::as_duration()/as_size(), exposed for flags and tests.
+// Durations: "250ms", "5s", "1m30s", "2h", "1.5s", "100us", "10ns"; a bare number is
+// seconds. Return nullopt when the text is not one.
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
+std::optional<ByteSize> parse_size(std::string_view text);
+
+// ---------------------------------------------------------------------------------------
+// One value of the merged configuration tree: null, bool, integer, double, string, array or
+// object. Immutable once published. Every node knows its full dotted key ("db.timeout",
+// "servers.0.host"; "" for the root) and its Origin, so conversions report precise errors.
+class Node {
+ public:
+  enum class Kind : std::uint8_t { Null, Bool, Int, Double, String, Array, Object };
+
+  Node() = default;  // a Null node with no key and no origin
+
+  Kind kind() const { return kind_; }
+  bool is_null() const { return kind_ == Kind::Null; }
+  bool is_object() const { return kind_ == Kind::Object; }
+  bool is_array() const { return kind_ == Kind::Array; }
+  bool is_scalar() const { return kind_ != Kind::Array && kind_ != Kind::Object; }
+  const std::string& key() const { return key_; }    // full dotted key
+  const std::string& name() const { return name_; }  // last segment of key()
+  const Origin& origin() const { return origin_; }
+
+  // Strict scalar conversions; each throws TypeError on a mismatch. as_string() accepts
+  // any scalar (5 -> "5"); as_double() accepts integers; as_duration() accepts a duration
+  // string or a number of seconds; as_size() a size string or a number of bytes.
+  bool as_bool() const;
+  std::int64_t as_int() const;
+  double as_double() const;
+  std::string as_string() const;
+  std::chrono::nanoseconds as_duration() const;
+  ByteSize as_size() const;
+
+  // Children: array items in order, or object members in source order (for objects each
+  // child's name() is its member name).
+  const std::vector<Node>& children() const { return children_; }
+  std::size_t size() const { return children_.size(); }
+
+  // Dotted lookup ("db.pool.size"; array indices as segments: "servers.0.host").
+  // find() returns nullptr when absent; at() throws TypeError ("missing") instead.
+  const Node* find(std::string_view dotted_key) const;
+  const Node& at(std::string_view dotted_key) const;
+
+  // Conversion to any T that has a from_config(const Node&, T&) overload (found by ADL):
+  // the built-in scalars, std::string, std::chrono::duration, ByteSize, std::vector,
+  // std::map<std::string, T>, std::optional, and your own structs. Throws TypeError.
+  template <class T>
+  T as() const {
+    T value{};
+    from_config(*this, value);
+    return value;
+  }
+  // Missing key (or null) -> fallback; present but of the wrong type -> throws TypeError.
+  template <class T>
+  T get(std::string_view dotted_key, T fallback) const {
+    const Node* n = find(dotted_key);
+    return (n && !n->is_null()) ? n->as<T>() : std::move(fallback);
+  }
+  // Overload so that n.get("name", "default") yields a std::string.
+  std::string get(std::string_view dotted_key, const char* fallback) const {
+    return get<std::string>(dotted_key, std::string(fallback));
+  }
+
+  // Scalars as plain text ("5s", "true", "3"); arrays/objects as compact JSON.
+  std::string to_string() const;
+  // Deep equality of values (keys, origins ignored).
+  bool same_value(const Node& other) const;
+
+  // Building (used by sources; a published tree is never modified).
+  static Node null(Origin o = {});
+  static Node boolean(bool v, Origin o = {});
+  static Node integer(std::int64_t v, Origin o = {});
+  static Node real(double v, Origin o = {});
+  static Node string(std::string v, Origin o = {});
+  static Node array(Origin o = {});
+  static Node object(Origin o = {});
+  // Appends an array item, or sets an object member (replacing one of the same name).
+  // Returns the stored child.
+  Node& push_back(Node child);
+  Node& set(std::string name, Node child);
+  // Parses an environment/override value as a scalar: true/false -> bool, integers -> int,
+  // decimals -> double, null/~ -> null, anything else -> string (kept as written).
+  static Node parse_scalar(std::string_view text, Origin o = {});
+
+ private:
+  friend struct NodeAccess;
+  Kind kind_ = Kind::Null;
+  bool bool_ = false;
+  std::int64_t int_ = 0;
+  double double_ = 0;
+  std::string string_;
+  std::vector<Node> children_;
+  std::string key_, name_;
+  Origin origin_;
+};
+
+// Built-in conversions for Node::as<T>() (each throws TypeError on a mismatch).
+void from_config(const Node& n, bool& out);
+void from_config(const Node& n, int& out);
+void from_config(const Node& n, long& out);
+void from_config(const Node& n, long long& out);
+void from_config(const Node& n, unsigned& out);
+void from_config(const Node& n, unsigned long& out);
+void from_config(const Node& n, unsigned long long& out);
+void from_config(const Node& n, double& out);
+void from_config(const Node& n, float& out);
+void from_config(const Node& n, std::string& out);
+void from_config(const Node& n, ByteSize& out);
+void from_config(const Node& n, Node& out);  // the section itself, as a tree
+template <class Rep, class Period>
+void from_config(const Node& n, std::chrono::duration<Rep, Period>& out) {
+  out = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(n.as_duration());
+}
+template <class T>
+void from_config(const Node& n, std::optional<T>& out) {
+  if (n.is_null()) out.reset(); else out = n.as<T>();
+}
+template <class T>
+void from_config(const Node& n, std::vector<T>& out);
+template <class T>
+void from_config(const Node& n, std::map<std::string, T>& out);
+
+// Throws the TypeError "expected <what>, got <value as written>" for n.
+[[noreturn]] void throw_type_error(const Node& n, std::string expected);
+
+template <class T>
+void from_config(const Node& n, std::vector<T>& out) {
+  if (n.is_null()) { out.clear(); return; }
+  if (!n.is_array()) throw_type_error(n, "an array");
+  out.clear();
+  for (const Node& c : n.children()) out.push_back(c.as<T>());
+}
+template <class T>
+void from_config(const Node& n, std::map<std::string, T>& out) {
+  if (n.is_null()) { out.clear(); return; }
+  if (!n.is_object()) throw_type_error(n, "an object");
+  out.clear();
+  for (const Node& c : n.children()) out.emplace(c.name(), c.as<T>());
+}
+
+// ---------------------------------------------------------------------------------------
+// One leaf of a snapshot: its dotted key, its value as text, where it was set.
+struct Entry {
+  std::string key;
+  std::string value;  // Node::to_string() of the leaf ("[]"/"{}" for empty containers)
+  Origin origin;
+};
+
+// One immutable, validated version of the merged configuration. Cheap to copy (shared
+// internals). Every member may be called from any thread.
+class Snapshot {
+ public:
+  Snapshot();  // version 0, an empty object
+
+  std::uint64_t version() const { return version_; }  // 1 for the first load
+  std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
+  const Node& root() const { return *root_; }
+
+  // Dotted lookup; nullptr if absent.
+  const Node* find(std::string_view dotted_key) const { return root_->find(dotted_key); }
+  // The value at key as T; `fallback` when the key is absent OR not convertible to T.
+  // Never throws. To reject a wrong type at load time instead, use Config::bind<T>(key).
+  template <class T>
+  T get(std::string_view dotted_key, T fallback) const {
+    const Node* n = find(dotted_key);
+    if (!n || n->is_null()) return fallback;
+    try { return n->as<T>(); } catch (const std::exception&) { return fallback; }
+  }
+  std::string get(std::string_view dotted_key, const char* fallback) const {
+    return get<std::string>(dotted_key, std::string(fallback));
+  }
+  // Which source set this key (leaf or section); nullptr if the key is absent.
+  const Origin* origin(std::string_view dotted_key) const;
+  // All leaves, in tree order, with their origins (for `show --explain`).
+  std::vector<Entry> entries() const;
+
+  // The value built by a Binding for this version (internal: use Binding<T>::pin()).
+  const void* bound(std::size_t slot) const {
+    return slot < bound_.size() ? bound_[slot].get() : nullptr;
+  }
+
+ private:
+  friend struct SnapshotAccess;
+  std::uint64_t version_ = 0;
+  std::chrono::system_clock::time_point loaded_at_{};
+  std::shared_ptr<const Node> root_;
+  std::vector<std::shared_ptr<const void>> bound_;
+};
+
+using SnapshotCell = Cell<Snapshot>;
+// What pin() returns: keeps one Snapshot alive; use -> / * / get().
+using SnapshotPin = decltype(std::declval<const SnapshotCell&>().pin());
+
+// ---------------------------------------------------------------------------------------
+// Secrets: keys matching any pattern (glob: * and ?, case-insensitive, against the full
+// dotted key) are shown as "***" in logs, diffs, show and watch.
+std::vector<std::string> default_secret_patterns();  // *password*, *secret*, *token*, *key
+
+class Redactor {
+ public:
+  explicit Redactor(std::vector<std::string> patterns = default_secret_patterns());
+  bool is_secret(std::string_view dotted_key) const;
+  // `value`, or "***" when key is a secret.
+  std::string show(std::string_view dotted_key, std::string_view value) const;
+  const std::vector<std::string>& patterns() const { return patterns_; }
+ private:
+  std::vector<std::string> patterns_;
+};
+
+// One changed leaf between two versions. nullopt = absent on that side.
+struct KeyChange {
+  std::string key;
+  std::optional<std::string> old_value;
+  std::optional<std::string> new_value;
+};
+
+// Leaf-level differences from `before` to `after`, sorted by key, restricted to keys equal
+// to `prefix` or under it ("db" matches db, db.host, not dbx). Unredacted: pass them
+// through format_diff() (or a Redactor) before printing.
+std::vector<KeyChange> diff(const Snapshot& before, const Snapshot& after,
+                            std::string_view prefix = {});
+// One line per change: "+ key = new", "- key = old", "~ key: old -> new" (secrets: ***).
+std::string format_diff(const std::vector<KeyChange>& changes, const Redactor& redactor);
+
+// Renderings for `relive config check/show` (secrets redacted).
+//   format_flat: "db.timeout = 5s" one leaf a line, in tree order; with explain, each line
+//                ends with "  # config/app.yaml:3:12" (or "# env APP_DB__TIMEOUT").
+//   format_json: the merged tree as indented JSON.
+std::string format_flat(const Snapshot& snapshot, const Redactor& redactor, bool explain = false);
+std::string format_json(const Snapshot& snapshot, const Redactor& redactor);
+
+// ---------------------------------------------------------------------------------------
+// A source of configuration. Files, directories, environment and overrides are built in;
+// implement this interface for another (etcd comes later): load() returns a tree; a source
+// that learns of changes by itself (not from files) calls `changed` from start().
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Short name for messages: the path, "env APP_*", "overrides".
+  virtual std::string name() const = 0;
+  // Reads the source completely. Errors name file:line:column and key. Called on the
+  // loader thread only (never concurrently with itself).
+  virtual Result<Node> load() = 0;
+  // Files to watch (the Config watches the directories that hold them); empty if none.
+  virtual std::vector<std::filesystem::path> watch_files() const { return {}; }
+  // Directories whose every entry counts (conf.d).
+  virtual std::vector<std::filesystem::path> watch_dirs() const { return {}; }
+  // Push sources: begin/stop telling the Config that load() would now return something
+  // new. `changed` may be called from any thread.
+  virtual void start(std::function<void()> changed) { (void)changed; }
+  virtual void stop() {}
+};
+
+enum class Format { Auto, Json, Yaml, Toml };  // Auto: by extension (.json .yaml .yml .toml)
+
+// A file. A missing file is an error at open; later, a deleted file keeps the last good
+// values (status() says so) until it is re-created. Symlinks are followed on every read
+// (Kubernetes ConfigMap ..data swaps work).
+std::shared_ptr<Source> file(std::filesystem::path path, Format format = Format::Auto);
+// Every *.json/*.yaml/*.yml/*.toml in `dir` (not recursive), merged in name order.
+// A missing directory is an error (as for files).
+std::shared_ptr<Source> directory(std::filesystem::path dir);
+// Environment variables PREFIX_A__B=v -> a.b (lower-cased; "__" separates levels, a
+// single "_" stays in the name: APP_LOG_LEVEL -> log_level). Values are parsed as scalars
+// (Node::parse_scalar). Read from the process environment at every load; not watched.
+std::shared_ptr<Source> env(std::string prefix);
+// Explicit "dotted.key=value" overrides (command-line flags). Values parsed as scalars.
+// A malformed item (no '=' or empty key) is an error at load.
+std::shared_ptr<Source> overrides(std::vector<std::string> assignments);
+
+// Parses text as one format (for tests and tools). `origin_name` names it in errors.
+Result<Node> parse(std::string_view text, Format format, std::string origin_name);
+
+// ---------------------------------------------------------------------------------------
+// A change notification: the version just published and its changed leaves under the
+// subscribed prefix (never empty).
+struct Update {
+  std::uint64_t version = 0;
+  std::vector<KeyChange> changes;
+  Snapshot snapshot;  // the version published
+};
+
+// Rejects a whole snapshot with a message ("workers: must be >= 1").
+using Validator = std::function<Result<void>(const Snapshot&)>;
+
+struct Options {
+  std::vector<std::shared_ptr<Source>> sources;  // later ones override earlier ones
+  std::vector<Validator> validators;
+  std::vector<std::string> secret_patterns = default_secret_patterns();
+  // Watch the sources' files and reload on change. false: load once (config check).
+  bool watch = true;
+  // Quiet window of the watch engine: a save's events are coalesced into one reload.
+  std::chrono::milliseconds quiet{10};
+  // spdlog logger to log failures/recoveries on ("" = the default logger).
+  std::string logger;
+};
+
+// What the loader knows now. Cheap to call; any thread.
+struct Status {
+  std::uint64_t version = 0;                            // the version serving
+  std::chrono::system_clock::time_point loaded_at{};    // when it was published
+  std::optional<std::string> error;  // the last load's failure, until a good load clears it
+  std::uint64_t reloads = 0;         // loads attempted after the first
+  std::uint64_t failures = 0;        // of which failed
+};
+
+namespace detail {
+struct Core;
+struct BindingSlot;
+// Registers a typed binding on core; returns its slot. Fails if the current snapshot
+// does not convert.
+Result<std::size_t> add_binding(Core& core, std::string key,
+                                std::function<std::shared_ptr<const void>(const Node&)> build);
+// Registers a resource rebuild hook (called with the new section after a publish that
+// changed it). Returns an id.
+void add_resource(Core& core, std::string key,
+                  std::function<void(const Node&)> rebuild);
+// The section at key, or a Null node with that key.
+Node section(const Snapshot& snapshot, const std::string& key);
+void log_error(Core& core, const std::string& message);
+void unsubscribe(Core& core, std::uint64_t id);
+}  // namespace detail
+
+// A typed view of one section (or scalar key) built once per version at load time.
+template <class T>
+class Binding {
+ public:
+  // Holds the version's Snapshot and its T: `->`, `*`, get(). Movable.
+  class Pinned {
+   public:
+    const T* get() const { return value_; }
+    const T* operator->() const { return value_; }
+    const T& operator*() const { return *value_; }
+    const Snapshot& snapshot() const { return *pin_; }
+   private:
+    friend class Binding;
+    Pinned(SnapshotPin p, const T* v) : pin_(std::move(p)), value_(v) {}
+    SnapshotPin pin_;
+    const T* value_;
+  };
+  // As cheap as Config::pin() plus an index. Any thread.
+  Pinned pin() const {
+    auto p = cell_->pin();
+    const T* v = static_cast<const T*>(p->bound(slot_));
+    return Pinned(std::move(p), v);
+  }
+  const std::string& key() const { return key_; }
+
+ private:
+  friend class Config;
+  Binding(std::shared_ptr<const SnapshotCell> cell, std::size_t slot, std::string key)
+      : cell_(std::move(cell)), slot_(slot), key_(std::move(key)) {}
+  std::shared_ptr<const SnapshotCell> cell_;
+  std::size_t slot_;
+  std::string key_;
+};
+
+// A T built from a section by a factory, rebuilt only when that section changes.
+template <class T>
+class Resource {
+ public:
+  // Keeps this generation of T alive (the old one survives a rebuild while pinned).
+  auto pin() const { return cell_->pin(); }
+  // 1 for the first build, +1 per successful rebuild.
+  std::uint64_t generation() const { return cell_->version(); }
+
+ private:
+  friend class Config;
+  explicit Resource(std::shared_ptr<Cell<T>> cell) : cell_(std::move(cell)) {}
+  std::shared_ptr<Cell<T>> cell_;
+};
+
+// Ends a subscription when destroyed (or on reset()).
+class [[nodiscard]] Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&& o) noexcept : core_(std::move(o.core_)), id_(o.id_) {}
+  Subscription& operator=(Subscription&& o) noexcept {
+    if (this != &o) { reset(); core_ = std::move(o.core_); id_ = o.id_; }
+    return *this;
+  }
+  ~Subscription() { reset(); }
+  void reset() {
+    if (auto c = core_.lock()) detail::unsubscribe(*c, id_);
+    core_.reset();
+  }
+ private:
+  friend class Config;
+  Subscription(std::weak_ptr<detail::Core> c, std::uint64_t id) : core_(std::move(c)), id_(id) {}
+  std::weak_ptr<detail::Core> core_;
+  std::uint64_t id_ = 0;
+};
+
+class Config {
+ public:
+  // Loads every source, validates and publishes version 1, then (if options.watch) starts
+  // watching. Fails — with the first problem, naming file:line:column and key — if a
+  // source cannot be read or parsed, or validation rejects the result, or watching cannot
+  // start. Call from any thread.
+  static Result<Config> open(Options options);
+  // Loads and validates once, without watching or threads (for `relive config check`).
+  static Result<Snapshot> load(const Options& options);
+
+  Config(Config&&) noexcept;
+  Config& operator=(Config&&) noexcept;
+  ~Config();  // stops watching and the dispatcher (joins both threads)
+
+  // The current version, pinned for one unit of work. Any thread; never fails.
+  SnapshotPin pin() const;
+  // Shorthand for pin()->get(key, fallback).
+  template <class T>
+  T get(std::string_view dotted_key, T fallback) const { return pin()->get(dotted_key, std::move(fallback)); }
+  std::string get(std::string_view dotted_key, const char* fallback) const {
+    return pin()->get(dotted_key, fallback);
+  }
+  std::uint64_t version() const;
+
+  // Binds key (a section or a scalar) to T via from_config(const Node&, T&). T is built
+  // at every load, before publishing; a conversion that throws rejects that snapshot
+  // (logged with file:line:col: key). A missing key converts from a Null node (so your
+  // from_config can use defaults or call at() to require it). Fails if the current
+  // version does not convert. Any thread.
+  template <class T>
+  Result<Binding<T>> bind(std::string key) {
+    auto slot = detail::add_binding(*core_, key, [](const Node& n) -> std::shared_ptr<const void> {
+      return std::make_shared<const T>(n.as<T>());
+    });
+    if (!slot) return slot.error();
+    return Binding<T>(cell(), *slot, std::move(key));
+  }
+
+  // Builds a T from the section at key with factory(section) now (an exception -> Error),
+  // then again after each published version in which that section changed: the new T is
+  // built first, then published; the old one is destroyed when its last pin is released.
+  // If the factory throws on a rebuild, the old T stays, and the error is logged and shown
+  // in status(). Rebuilds run on the dispatcher thread before subscriber callbacks.
+  template <class T>
+  Result<Resource<T>> resource(std::string key, std::function<std::unique_ptr<T>(const Node&)> factory) {
+    std::shared_ptr<Cell<T>> cell;
+    try {
+      auto first = factory(detail::section(*pin(), key));
+      if (!first) return Error{key + ": resource factory returned nothing"};
+      cell = std::make_shared<Cell<T>>(std::unique_ptr<const T>(first.release()));
+    } catch (const std::exception& e) {
+      return Error{key + ": building the resource failed: " + e.what()};
+    }
+    detail::add_resource(*core_, key, [cell, factory = std::move(factory)](const Node& section) {
+      auto next = factory(section);  // throws -> the Core logs it, the old one stays
+      if (next) cell->publish(std::unique_ptr<const T>(next.release()));
+    });
+    return Resource<T>(cell);
+  }
+
+  // Calls callback(update) after each published version whose leaves under `prefix`
+  // changed ("" = everything), on one dispatcher thread, in publish order. An exception
+  // from a callback is logged and does not stop the others. Any thread.
+  Subscription subscribe(std::string prefix, std::function<void(const Update&)> callback);
+
+  // Re-reads every source now (also what the watcher triggers). Returns true if a new
+  // version was published, false if the content was identical, or the Error (the current
+  // version keeps serving). Any thread; serialized with watcher-triggered reloads.
+  Result<bool> reload();
+
+  Status status() const;
+  const Redactor& redactor() const;
+
+ private:
+  explicit Config(std::shared_ptr<detail::Core> core);
+  std::shared_ptr<const SnapshotCell> cell() const;
+  std::shared_ptr<detail::Core> core_;
+};
+
+}  // namespace relive::config
