@@ -125,7 +125,7 @@ ThreadRecord* register_thread() {
   return record;
 }
 
-void fail(const char* what) {
+[[maybe_unused]] void fail(const char* what) {
   std::fprintf(stderr, "relive::Cell: %s: %s\n", what, std::strerror(errno));
   std::abort();
 }
