@@ -40,6 +40,10 @@ struct PathChange {
   Change change = Change::Modified;
   std::string old_path;        // for Renamed: where it was (relative to root)
   bool is_dir = false;
+
+  // root/path as one path; the root itself when `path` is empty (a root that is a single
+  // file, or a root directory that was removed or re-created).
+  std::filesystem::path full_path() const { return path.empty() ? root : root / path; }
 };
 
 struct Batch {
@@ -62,6 +66,14 @@ struct Options {
   // One-line warnings meant for the user (ENOSPC, unreadable directory, bad ignore rule
   // after a reload). Default: printed to stderr prefixed "relive: ".
   std::function<void(const std::string&)> on_warning;
+  // How often directories that could not get an inotify watch (out of watches) are polled.
+  std::chrono::milliseconds fallback_poll_interval{1000};
+  // While a VCS lock exists, events are held for at most this long (a stale lock left by a
+  // crashed git must not silence the watcher forever).
+  std::chrono::milliseconds max_vcs_hold{10000};
+  // For tests: behave as if fs.inotify.max_user_watches allowed only this many watches
+  // (0: the system's limit). The out-of-watches path is then taken for the rest.
+  size_t max_watches = 0;
 };
 
 class Watcher {
