@@ -60,6 +60,14 @@ bool Coalescer::has_gone_paths() const {
   return false;
 }
 
+bool Coalescer::only_new_directories() const {
+  if (entries_.empty() || rescan_) return false;
+  for (const auto& e : entries_) {
+    if (!(e.is_dir && !e.existed_before && e.exists_now)) return false;
+  }
+  return true;
+}
+
 Batch Coalescer::take(const std::vector<std::filesystem::path>& roots) {
   Batch batch;
   batch.rescan = rescan_;

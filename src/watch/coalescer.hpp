@@ -32,6 +32,9 @@ class Coalescer {
   // Some path that existed is gone for now: the middle of a replace-on-save (vim renames
   // app.py away before writing the new one), so the batch is worth holding a little longer.
   bool has_gone_paths() const;
+  // Nothing but new directories so far: `mkdir -p a/b && touch a/b/f` is about to add the
+  // file (after a fork and exec the quiet window may not cover).
+  bool only_new_directories() const;
   size_t size() const { return entries_.size(); }
 
   // The finished batch (possibly with no changes when everything cancelled out); resets.

@@ -324,10 +324,12 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
   }
   // Symlinks: a new one is tracked; any change may be a change of what one points through
   // (the ConfigMap ..data swap).
+  bool regular_file = false;
   if (!is_dir && (mask & (IN_CREATE | IN_MOVED_TO))) {
     struct stat st;
-    if ((file_name_.empty() || name == file_name_) && ::lstat(abs_of(rel).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      track_link(rel);
+    if ((file_name_.empty() || name == file_name_) && ::lstat(abs_of(rel).c_str(), &st) == 0) {
+      if (S_ISLNK(st.st_mode)) track_link(rel);
+      regular_file = S_ISREG(st.st_mode);
     }
   } else if (!links_.empty() && (mask & (IN_DELETE | IN_MOVED_FROM))) {
     untrack_link(rel);
@@ -381,6 +383,9 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
       scan(tree_.add_child(node, name), rel, true);
     } else {
       record_created(rel, false, existed);
+      // Created by open(O_CREAT): being written until IN_CLOSE_WRITE (touch's utimensat
+      // and close may come after a context switch).
+      if ((mask & IN_CREATE) && regular_file) writers_.insert(rel);
     }
   } else if (mask & IN_MOVED_FROM) {
     record_removed(rel, is_dir);

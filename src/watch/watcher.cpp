@@ -183,7 +183,8 @@ class WatcherImpl final : public Watcher {
   // When the open batch is due. The quiet window starts at `quiet` and widens with the
   // length of the burst (a checkout, a build writing many files) up to `max_quiet`; it is
   // at least `max_quiet` while a file is missing that was there (the middle of an editor's
-  // replace-on-save); a file still being written holds the batch until it is closed; all
+  // replace-on-save); a file still being written, or a batch of nothing but new (still
+  // empty) directories, holds the batch until it is closed or a file appears; all
   // capped by `max_delay` — except while a VCS lock is held (capped by max_vcs_hold).
   Clock::time_point deadline() const {
     auto burst = last_event_ - batch_start_;
@@ -196,7 +197,7 @@ class WatcherImpl final : public Watcher {
       writers = writers || root->has_writers();
       locked = locked || root->vcs_locked();
     }
-    if (writers) due = batch_start_ + options_.max_delay;
+    if (writers || ctx_.coalescer.only_new_directories()) due = batch_start_ + options_.max_delay;
     due = std::min(due, batch_start_ + Clock::duration(options_.max_delay));
     if (locked) due = std::max(due, batch_start_ + Clock::duration(options_.max_vcs_hold));
     return due;
