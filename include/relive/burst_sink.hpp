@@ -1,0 +1,123 @@
+// relive/burst_sink.hpp — burst logging as an spdlog sink: wraps the sinks you already have
+// and writes debug messages to them only when an error follows.
+//
+// The semantics (pass level, trigger level, count and age bounds, the chronological rule,
+// per-thread and per-scope buffers) are those documented in relive/burst.hpp. The sink is
+// built like spdlog's own sinks (spdlog::sinks::base_sink<Mutex>, `_mt`/`_st` aliases).
+//
+// What it saves: spdlog formats the message text ({} placeholders) before any sink sees
+// it, so with this sink a buffered debug message still costs that formatting and a copy of
+// the text; it saves the pattern formatting (time, level, ...) and the I/O of the wrapped
+// sinks, which are most of the cost of writing a message. For the full saving on hot paths,
+// use the front end relive::burst::Logger (relive/burst.hpp), which defers the text too.
+//
+// Example — adopting it is one line (plus letting debug messages reach the sink):
+//   auto logger = spdlog::default_logger();
+//   auto burst = std::make_shared<relive::burst_sink_mt>(logger->sinks());
+//   logger->sinks() = {burst};
+//   logger->set_level(spdlog::level::trace);   // the logger lets everything through;
+//                                              // the burst sink decides what is written
+//   logger->debug("cache miss for {}", key);   // buffered
+//   logger->error("lookup failed");            // writes the debug line, then the error
+//
+//   { relive::burst::Scope scope(*burst); handle(request); }   // one buffer per request
+//
+// Notes:
+//  - The logger's level must let debug messages through (set it to debug or trace), or the
+//    sink never sees them. The wrapped sinks' own levels still apply when writing.
+//  - logger->set_pattern()/set_formatter() on a logger holding this sink reach the wrapped
+//    sinks (as with spdlog's dist_sink).
+//  - Buffers are keyed by the message's thread id, so with an async logger the messages are
+//    still grouped by the thread that logged them; Scope needs a synchronous logger (the
+//    scope's start and end are not ordered with messages still in the async queue).
+//  - Thread-safety: burst_sink_mt may be shared by loggers on any threads (one mutex, as in
+//    spdlog); burst_sink_st only from one thread at a time.
+#pragma once
+
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "relive/burst.hpp"
+
+namespace relive {
+
+namespace burst::detail {
+
+// The sink's state and logic, compiled once in src/burst; the caller holds the sink's lock.
+class SinkCore {
+ public:
+  SinkCore(std::vector<spdlog::sink_ptr> sinks, Options options);
+  ~SinkCore();
+  SinkCore(const SinkCore&) = delete;
+  SinkCore& operator=(const SinkCore&) = delete;
+
+  void on_message(const spdlog::details::log_msg& msg);
+  void flush();
+  void set_formatter(const spdlog::formatter& formatter);
+  void* enter_scope(size_t thread_id);
+  void leave_scope(size_t thread_id, void* token) noexcept;
+  size_t buffered(size_t thread_id) const;
+  const std::vector<spdlog::sink_ptr>& sinks() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+size_t current_thread_id();  // spdlog's id of the calling thread (as in log_msg::thread_id)
+
+}  // namespace burst::detail
+
+// An spdlog sink that buffers messages below the pass level and writes them to `sinks`
+// only when a message at or above the trigger level follows (see relive/burst.hpp).
+// Every method may be called from any thread for burst_sink_mt; see the notes above.
+// Exceptions thrown by wrapped sinks propagate to the logger, as with any spdlog sink.
+template <class Mutex>
+class burst_sink final : public spdlog::sinks::base_sink<Mutex>, public burst::ScopeTarget {
+ public:
+  explicit burst_sink(std::vector<spdlog::sink_ptr> sinks, burst::Options options = {})
+      : core_(std::move(sinks), options) {}
+  explicit burst_sink(spdlog::sink_ptr sink, burst::Options options = {})
+      : core_(std::vector<spdlog::sink_ptr>{std::move(sink)}, options) {}
+
+  // Messages buffered for the calling thread's active buffer. For tests and diagnostics.
+  size_t buffered() {
+    std::lock_guard<Mutex> lock(this->mutex_);
+    return core_.buffered(burst::detail::current_thread_id());
+  }
+  // The wrapped sinks (the list is fixed at construction).
+  const std::vector<spdlog::sink_ptr>& sinks() const { return core_.sinks(); }
+
+  void* enter_scope() override {
+    std::lock_guard<Mutex> lock(this->mutex_);
+    return core_.enter_scope(burst::detail::current_thread_id());
+  }
+  void leave_scope(void* token) noexcept override {
+    std::lock_guard<Mutex> lock(this->mutex_);
+    core_.leave_scope(burst::detail::current_thread_id(), token);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override { core_.on_message(msg); }
+  void flush_() override { core_.flush(); }
+  void set_pattern_(const std::string& pattern) override {
+    set_formatter_(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+  void set_formatter_(std::unique_ptr<spdlog::formatter> formatter) override {
+    core_.set_formatter(*formatter);
+    this->formatter_ = std::move(formatter);
+  }
+
+ private:
+  burst::detail::SinkCore core_;
+};
+
+using burst_sink_mt = burst_sink<std::mutex>;
+using burst_sink_st = burst_sink<spdlog::details::null_mutex>;
+
+}  // namespace relive
