@@ -18,6 +18,14 @@
 //   if (!m) { fmt::print(stderr, "relive: {}\n", m.error().message); return 2; }
 //   if (!(*m)->ignored("build/out.o", /*is_dir=*/false)) handle_change();
 //
+// Precedence (a higher layer's matching rule wins; within a layer the last matching rule
+// wins, and deeper files beat shallower ones):
+//   command-line globs > .reloadignore files > .gitignore files > .git/info/exclude >
+//   global excludes file > built-in defaults.
+// A directory that is ignored hides everything under it: nothing below it can be
+// re-included (git's rule), whichever layer ignored it. The root itself is never ignored.
+// docs/ignore.md describes every rule with examples.
+//
 // Thread-safety: a Matcher is used from one thread at a time (the watcher's); it caches
 // the rules of each directory as it first meets them.
 #pragma once
@@ -37,6 +45,9 @@ struct Options {
   bool reloadignore = true;     // .reloadignore files
   bool default_ignores = true;  // the built-in list (see default_patterns())
   std::vector<std::string> globs;  // extra gitignore-syntax patterns, relative to the root
+  // The global excludes file to use instead of looking up core.excludesFile in git's
+  // config files (tests, or callers that know better). Empty: look it up.
+  std::filesystem::path excludes_file;
 };
 
 // Why a path is or is not ignored: the last rule that matched it, as `git check-ignore -v`
@@ -62,8 +73,16 @@ class Matcher {
   virtual ~Matcher() = default;
 
   // Whether `rel_path` ('/'-separated, relative to the root, no "./") is ignored.
-  // A path under an ignored directory is ignored.
+  // A path under an ignored directory is ignored. `is_dir`: what lstat() says (a symlink
+  // to a directory is not a directory, as for git). Never fails; rules files met for the
+  // first time are read here (see take_errors()).
   virtual bool ignored(std::string_view rel_path, bool is_dir) = 0;
+  // The fast path for top-down scans: the same decision as ignored() provided that no
+  // ancestor directory of `rel_path` is ignored (the caller never descends into one), so
+  // the ancestors are not re-examined. Does not allocate once the directory's rules are
+  // cached (they are cached when a directory is first met). Undefined result (not
+  // undefined behaviour) if an ancestor is in fact ignored.
+  virtual bool ignored_entry(std::string_view rel_path, bool is_dir) = 0;
   // The same decision with the rule that made it.
   virtual Decision explain(std::string_view rel_path, bool is_dir) = 0;
 
@@ -72,7 +91,14 @@ class Matcher {
   virtual bool is_rules_file(std::string_view rel_path) const = 0;
   // Re-reads the rules file at `rel_path` after it was created, changed or removed. On an
   // error (bad regex) the previous rules of that file stay in force and the Error says why.
+  // A changed rules file (a .gitignore created or removed too) must be passed here, or the
+  // cached rules of its directory stay as they were.
   virtual Result<void> reload(std::string_view rel_path) = 0;
+
+  // Problems met after open() while reading rules files lazily (an invalid .reloadignore
+  // expression in a subdirectory, an unreadable .gitignore), oldest first, each once. The
+  // valid lines of such a file still apply. A watcher prints them as warnings.
+  virtual std::vector<Error> take_errors() = 0;
 
   virtual const std::filesystem::path& root() const = 0;
 };
