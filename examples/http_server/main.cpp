@@ -9,6 +9,8 @@
 //     connections get "Connection: close" on their next answer, then it exits.
 //
 // Routes: /         "hello from pid N"
+//         /info     pid, LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES as received, and whether a
+//                   process started from here holds the inherited socket (it must not)
 //         /health   "ok" (also on --health-port, a port only this process answers, for
 //                   `relive --ready http://127.0.0.1:PORT/health`)
 //         /slow?ms=N answers after N ms (to watch a drain)
@@ -26,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -64,7 +67,39 @@ std::string read_mode(const char* path) {
   return mode;
 }
 
+// What this process was given, for /info (end-to-end tests read it).
+struct StartupInfo {
+  std::string listen_pid, listen_fds, listen_fdnames;
+  unsigned long socket_inode = 0;  // of the inherited socket (0: none)
+};
+StartupInfo g_startup;
+
+std::string env_or_dash(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "-";
+}
+
+// Whether a process started from here (a grandchild of relive) holds the inherited
+// listening socket: it must not — the protocol handed it to this process only.
+std::string grandchild_holds_listen_socket() {
+  if (g_startup.socket_inode == 0) return "0";
+  std::string cmd = "ls -l /proc/self/fd 2>/dev/null | grep -c 'socket:\\[" + std::to_string(g_startup.socket_inode) + "\\]'";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "?";
+  char buf[32] = {};
+  std::string out = fgets(buf, sizeof buf, p) ? buf : "?";
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
 void add_routes(httplib::Server& server) {
+  server.Get("/info", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("pid=" + std::to_string(getpid()) + " listen_pid=" + g_startup.listen_pid +
+                        " listen_fds=" + g_startup.listen_fds + " listen_fdnames=" + g_startup.listen_fdnames +
+                        " grandchild_listen_sockets=" + grandchild_holds_listen_socket() + "\n",
+                    "text/plain");
+  });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("hello from pid " + std::to_string(getpid()) + "\n", "text/plain");
   });
@@ -129,7 +164,14 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_interrupt;
   sigaction(SIGUSR1, &sa, nullptr);
 
+  g_startup.listen_pid = env_or_dash("LISTEN_PID");
+  g_startup.listen_fds = env_or_dash("LISTEN_FDS");
+  g_startup.listen_fdnames = env_or_dash("LISTEN_FDNAMES");
   auto inherited = relive::take_listen_fds();  // checks LISTEN_PID, clears LISTEN_*, CLOEXEC
+  if (!inherited.empty()) {
+    struct stat st {};
+    if (fstat(inherited[0].fd, &st) == 0) g_startup.socket_inode = static_cast<unsigned long>(st.st_ino);
+  }
   InheritedSocketServer server;
   add_routes(server);
   httplib::Server health;
