@@ -17,8 +17,8 @@
 //
 // Options: --port N (default 8080, when no socket is inherited), --health-port N,
 //          --startup-ms N (pretend to warm up before serving),
-//          --mode-file F: if F contains "crash" exit 3 at once; "never-ready" serve but
-//          never send READY=1 (used by the end-to-end tests of failed restarts).
+//          --mode-file F: if F contains "crash" exit 3 at once; "never-ready" hang without
+//          accepting or sending READY=1 until SIGTERM (end-to-end tests of failed restarts).
 //
 // Why not httplib's stop() for an inherited socket: it calls shutdown(2) on the listening
 // socket, and shutdown acts on the socket shared with relive and the next server — it
@@ -167,6 +167,13 @@ int main(int argc, char** argv) {
   g_startup.listen_pid = env_or_dash("LISTEN_PID");
   g_startup.listen_fds = env_or_dash("LISTEN_FDS");
   g_startup.listen_fdnames = env_or_dash("LISTEN_FDNAMES");
+  if (mode == "never-ready") {
+    // A server stuck while starting: holds the socket but never accepts or says READY=1.
+    std::fprintf(stderr, "http_server[%d]: hanging in startup (mode file says never-ready)\n", getpid());
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    return 0;
+  }
   auto inherited = relive::take_listen_fds();  // checks LISTEN_PID, clears LISTEN_*, CLOEXEC
   if (!inherited.empty()) {
     struct stat st {};
@@ -215,7 +222,7 @@ int main(int argc, char** argv) {
   });
   if (health_port > 0) health_thread = std::thread([&] { health.listen_after_bind(); });
 
-  if (mode != "never-ready") relive::notify_ready();  // accepting from here on (backlog)
+  relive::notify_ready();  // accepting from here on (connections wait in the backlog)
   std::fprintf(stderr, "http_server[%d]: serving on %s\n", getpid(),
                inherited.empty() ? ("127.0.0.1:" + std::to_string(port)).c_str()
                                  : ("inherited fd " + std::to_string(inherited[0].fd) + " (" + inherited[0].name + ")").c_str());
