@@ -112,44 +112,39 @@ struct alignas(64) ThreadSlots {
   Slot slots[kInlineSlots] = {};
 };
 
-// The calling thread's slots, or null before its first pin (constinit: no TLS wrapper call).
+// The calling thread's slots when the fast path may be used (membarrier available, not
+// under TSan), else null; null too before the thread's first pin. constinit: no TLS wrapper.
 extern constinit thread_local ThreadSlots* t_slots;
-// True when membarrier is unavailable: readers then need a real fence. Written once, before
-// any thread gets its slots.
-extern bool g_reader_fence;
 
-// Registers the thread or hands out an overflow slot. May throw std::bad_alloc.
-Slot* acquire_slot_slow();
+struct Pinned {
+  const void* object;
+  Slot* slot;
+};
 
-inline Slot* acquire_slot() {
+// Everything but the common case: a thread's first pin (registers it), more than two pins
+// held at once (searches/extends its slots), a publish racing with this pin (retries),
+// readers that need a real fence (no membarrier, or TSan). `slot` is one of the calling
+// thread's free slots, or null to find one. May throw std::bad_alloc (first pin, overflow).
+Pinned pin_slow(const std::atomic<const void*>& current, Slot* slot);
+
+// The common case, inline: two loads of the cell's pointer and one store to the calling
+// thread's own slot, no fence (the writer's membarrier stands in for it).
+inline Pinned pin(const std::atomic<const void*>& current) {
   if (ThreadSlots* own = t_slots) [[likely]] {
-    for (Slot& slot : own->slots) {
-      if (slot.load(std::memory_order_relaxed) == nullptr) return &slot;
+    Slot* slot = &own->slots[0];
+    if (slot->load(std::memory_order_relaxed) != nullptr) [[unlikely]] {
+      slot = &own->slots[1];
+      if (slot->load(std::memory_order_relaxed) != nullptr) return pin_slow(current, nullptr);
     }
+    const void* seen = current.load(std::memory_order_acquire);
+    slot->store(seen, std::memory_order_release);
+    // Compiler barrier only: the writer's membarrier orders the store above before the
+    // reload below on the CPU (see "Technique").
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (current.load(std::memory_order_acquire) == seen) [[likely]] return {seen, slot};
+    return pin_slow(current, slot);
   }
-  return acquire_slot_slow();
-}
-
-// Publishes `current`'s value in `slot` and returns it once it is known to be protected.
-inline const void* protect(const std::atomic<const void*>& current, Slot& slot) noexcept {
-  const void* seen = current.load(std::memory_order_acquire);
-  for (;;) {
-#if defined(RELIVE_CELL_TSAN)
-    slot.store(seen, std::memory_order_seq_cst);
-    const void* again = current.load(std::memory_order_seq_cst);
-#else
-    slot.store(seen, std::memory_order_release);
-    if (g_reader_fence) [[unlikely]] {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-    } else {
-      // The writer's membarrier orders this store before the reload below, CPU-wise.
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    }
-    const void* again = current.load(std::memory_order_acquire);
-#endif
-    if (again == seen) [[likely]] return seen;
-    seen = again;
-  }
+  return pin_slow(current, nullptr);
 }
 
 inline void release_slot(Slot* slot) noexcept { slot->store(nullptr, std::memory_order_release); }
@@ -162,7 +157,7 @@ class CellCore {
   CellCore(const CellCore&) = delete;
   CellCore& operator=(const CellCore&) = delete;
 
-  const void* pin_into(Slot& slot) const noexcept { return protect(current_, slot); }
+  Pinned pin() const { return cell_internal::pin(current_); }
   std::uint64_t publish(const void* next);
   std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
 
@@ -252,8 +247,8 @@ class Cell {
   // on a thread's first pin and when a thread holds more than 8 pins at once: may throw
   // std::bad_alloc only then.
   Pin<T> pin() const {
-    cell_internal::Slot* slot = cell_internal::acquire_slot();
-    return Pin<T>(static_cast<const T*>(core_.pin_into(*slot)), slot);
+    const cell_internal::Pinned pinned = core_.pin();
+    return Pin<T>(static_cast<const T*>(pinned.object), pinned.slot);
   }
 
   // Makes `next` the current generation, atomically, and returns its version. The old one

@@ -22,7 +22,6 @@ namespace relive {
 namespace cell_internal {
 
 constinit thread_local ThreadSlots* t_slots = nullptr;
-bool g_reader_fence = true;  // until the registry has looked for membarrier
 
 namespace {
 
@@ -81,7 +80,6 @@ Registry::Registry() {
   use_membarrier = supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
                    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 #endif
-  g_reader_fence = !use_membarrier;
   pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
@@ -100,7 +98,7 @@ struct ThreadExit {
 thread_local ThreadExit t_exit;
 
 ThreadRecord* register_thread() {
-  Registry& reg = registry();  // first: decides g_reader_fence before any slot is used
+  Registry& reg = registry();  // first: decides use_membarrier before any slot is used
   ThreadRecord* record = nullptr;
   for (ThreadRecord* r = reg.records.load(std::memory_order_acquire); r; r = r->next) {
     bool free = false;
@@ -120,7 +118,8 @@ ThreadRecord* register_thread() {
     reg.record_count.fetch_add(1, std::memory_order_relaxed);
   }
   t_record = record;
-  t_slots = &record->inline_slots;
+  // Without membarrier (or under TSan) every pin takes pin_slow(), which fences.
+  if (reg.use_membarrier) t_slots = &record->inline_slots;
   (void)&t_exit;  // odr-use: constructs the exit hook for this thread
   return record;
 }
@@ -264,7 +263,9 @@ void fork_child() {
 
 }  // namespace
 
-Slot* acquire_slot_slow() {
+namespace {
+
+Slot* find_free_slot() {
   ThreadRecord* record = t_record;
   if (!record) record = register_thread();
   for (Slot& slot : record->inline_slots.slots) {
@@ -280,6 +281,31 @@ Slot* acquire_slot_slow() {
   block->next = head;
   record->overflow.store(block, std::memory_order_release);
   return &block->slots[0];
+}
+
+}  // namespace
+
+Pinned pin_slow(const std::atomic<const void*>& current, Slot* slot) {
+  if (!slot) slot = find_free_slot();
+  const bool fence = !registry().use_membarrier;
+  const void* seen = current.load(std::memory_order_acquire);
+  for (;;) {
+#if defined(RELIVE_CELL_TSAN)
+    (void)fence;
+    slot->store(seen, std::memory_order_seq_cst);
+    const void* again = current.load(std::memory_order_seq_cst);
+#else
+    slot->store(seen, std::memory_order_release);
+    if (fence) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    const void* again = current.load(std::memory_order_acquire);
+#endif
+    if (again == seen) return {seen, slot};
+    seen = again;
+  }
 }
 
 CellCore::CellCore(const void* initial, Deleter deleter) : current_(initial), deleter_(deleter) {
