@@ -65,41 +65,7 @@
 
 #include "relive/error.hpp"
 
-#if __has_include("relive/cell.hpp")
 #include "relive/cell.hpp"
-#else
-// Temporary stand-in with the announced API of relive::Cell, until the cell part lands.
-namespace relive {
-template <class T>
-class Pin {
- public:
-  Pin() = default;
-  explicit Pin(std::shared_ptr<const T> p) : p_(std::move(p)) {}
-  const T* get() const { return p_.get(); }
-  const T* operator->() const { return p_.get(); }
-  const T& operator*() const { return *p_; }
- private:
-  std::shared_ptr<const T> p_;
-};
-template <class T>
-class Cell {
- public:
-  explicit Cell(std::unique_ptr<const T> v) : v_(std::move(v)) {}
-  Pin<T> pin() const { std::lock_guard l(mu_); return Pin<T>(v_); }
-  void publish(std::unique_ptr<const T> v) {
-    std::shared_ptr<const T> n(std::move(v));
-    std::lock_guard l(mu_);
-    v_.swap(n);
-    ++version_;
-  }
-  uint64_t version() const { std::lock_guard l(mu_); return version_; }
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const T> v_;
-  uint64_t version_ = 1;
-};
-}  // namespace relive
-#endif
 
 namespace relive::config {
 
@@ -237,6 +203,8 @@ class Node {
 
 // Built-in conversions for Node::as<T>() (each throws TypeError on a mismatch).
 void from_config(const Node& n, bool& out);
+void from_config(const Node& n, short& out);
+void from_config(const Node& n, unsigned short& out);
 void from_config(const Node& n, int& out);
 void from_config(const Node& n, long& out);
 void from_config(const Node& n, long long& out);
@@ -330,7 +298,7 @@ class Snapshot {
 
 using SnapshotCell = Cell<Snapshot>;
 // What pin() returns: keeps one Snapshot alive; use -> / * / get().
-using SnapshotPin = decltype(std::declval<const SnapshotCell&>().pin());
+using SnapshotPin = Pin<Snapshot>;
 
 // ---------------------------------------------------------------------------------------
 // Secrets: keys matching any pattern (glob: * and ?, case-insensitive, against the full
@@ -443,6 +411,9 @@ struct Status {
   std::optional<std::string> error;  // the last load's failure, until a good load clears it
   std::uint64_t reloads = 0;         // loads attempted after the first
   std::uint64_t failures = 0;        // of which failed
+  // The last failed resource rebuild ("db: rebuilding the resource for version 4 failed:
+  // ...; keeping the previous one"), until that resource is rebuilt successfully.
+  std::optional<std::string> resource_error;
 };
 
 namespace detail {
@@ -501,7 +472,7 @@ template <class T>
 class Resource {
  public:
   // Keeps this generation of T alive (the old one survives a rebuild while pinned).
-  auto pin() const { return cell_->pin(); }
+  Pin<T> pin() const { return cell_->pin(); }
   // 1 for the first build, +1 per successful rebuild.
   std::uint64_t generation() const { return cell_->version(); }
 
@@ -574,7 +545,7 @@ class Config {
   // then again after each published version in which that section changed: the new T is
   // built first, then published; the old one is destroyed when its last pin is released.
   // If the factory throws on a rebuild, the old T stays, and the error is logged and shown
-  // in status(). Rebuilds run on the dispatcher thread before subscriber callbacks.
+  // in status().resource_error. Rebuilds run on the dispatcher thread before subscriber callbacks.
   template <class T>
   Result<Resource<T>> resource(std::string key, std::function<std::unique_ptr<T>(const Node&)> factory) {
     std::shared_ptr<Cell<T>> cell;

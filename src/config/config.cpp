@@ -1,0 +1,493 @@
+// The Config: loads and merges sources, validates, publishes through a Cell, reloads when
+// the watch engine reports a change, and dispatches resources and callbacks on its own
+// thread. Survives fork() (see the atfork handlers at the bottom).
+#include <pthread.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "internal.hpp"
+#include "relive/watch.hpp"
+
+namespace relive::config {
+
+namespace detail {
+
+namespace fs = std::filesystem;
+
+struct BindingSlot {
+  std::string key;
+  std::function<std::shared_ptr<const void>(const Node&)> build;
+};
+struct ResourceHook {
+  std::string key;
+  std::function<void(const Node&)> rebuild;
+};
+struct Subscriber {
+  std::uint64_t id;
+  std::string prefix;
+  std::function<void(const Update&)> callback;
+};
+
+void register_for_fork(Core* core);
+void unregister_for_fork(Core* core);
+
+struct Core {
+  Options options;
+  Redactor redactor;
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<SnapshotCell> cell;
+
+  // Lock order (also taken in this order by the fork handlers):
+  //   dispatch_mu, load_mu, subs_mu, queue_mu, status_mu.
+  std::mutex dispatch_mu;  // held while resources/callbacks run (so unsubscribe is final)
+  std::mutex load_mu;      // serializes loads, binding registration and publishing
+  Snapshot current;        // what the cell holds (load_mu)
+  std::vector<BindingSlot> bindings;  // load_mu; index = Snapshot bound slot
+  std::string last_logged;            // load_mu: a failure is logged once
+
+  std::mutex subs_mu;
+  std::vector<Subscriber> subscribers;
+  std::vector<ResourceHook> resources;
+  std::uint64_t next_id = 1;
+
+  std::mutex queue_mu;
+  std::unique_ptr<std::condition_variable> queue_cv = std::make_unique<std::condition_variable>();
+  std::deque<std::pair<Snapshot, Snapshot>> queue;  // (before, after) in publish order
+  bool stopping = false;
+  std::unique_ptr<std::thread> dispatcher;
+  std::atomic<std::thread::id> dispatcher_id{};
+
+  mutable std::mutex status_mu;
+  Status status;
+
+  std::unique_ptr<watch::Watcher> watcher;
+  // Watched root -> file names that matter under it (empty set = everything: conf.d).
+  std::map<fs::path, std::set<std::string>> interest;
+
+  explicit Core(Options o)
+      : options(std::move(o)), redactor(options.secret_patterns) {
+    if (!options.logger.empty()) log = spdlog::get(options.logger);
+    if (!log) log = spdlog::default_logger();
+  }
+
+  std::string keeping() const {
+    return fmt::format("keeping version {} from {}", current.version(), clock_time(current.loaded_at()));
+  }
+
+  std::string describe(const TypeError& e) const {
+    std::string got = redactor.is_secret(e.key()) ? "***" : e.got();
+    std::string m;
+    if (!e.origin().source.empty()) m += e.origin().to_string() + ": ";
+    m += e.key().empty() ? "(top level)" : e.key();
+    if (got.empty()) return m + ": " + e.expected();
+    return m + ": expected " + e.expected() + ", got " + got;
+  }
+
+  // Reads, merges, converts and validates; publishes on success. load_mu held.
+  Result<bool> load_locked(bool first) {
+    Node merged = Node::object();
+    for (const auto& source : options.sources) {
+      auto layer = source->load();
+      if (!layer) return layer.error();
+      merge_into(merged, std::move(*layer));
+    }
+    assign_keys(merged);
+    if (!first && merged.same_value(current.root())) return false;
+
+    std::vector<std::shared_ptr<const void>> bound;
+    bound.reserve(bindings.size());
+    for (const auto& b : bindings) {
+      Node section = merged.find(b.key) ? *merged.find(b.key) : Node::null();
+      if (!merged.find(b.key)) NodeAccess::set_key(section, b.key, b.key);
+      try {
+        bound.push_back(b.build(section));
+      } catch (const TypeError& e) {
+        return Error{describe(e)};
+      } catch (const std::exception& e) {
+        return Error{fmt::format("{}: {}: {}", section.origin().to_string(), b.key, e.what())};
+      }
+    }
+    auto now = std::chrono::system_clock::now();
+    Snapshot next = SnapshotAccess::make(current.version() + 1, now, std::make_shared<const Node>(std::move(merged)),
+                                         std::move(bound));
+    for (const auto& validate : options.validators) {
+      try {
+        auto ok = validate(next);
+        if (!ok) return Error{"rejected by a validator: " + ok.error().message};
+      } catch (const TypeError& e) {
+        return Error{"rejected by a validator: " + describe(e)};
+      } catch (const std::exception& e) {
+        return Error{std::string("rejected by a validator: ") + e.what()};
+      }
+    }
+    Snapshot before = current;
+    current = next;
+    if (cell) {
+      cell->publish(std::make_unique<const Snapshot>(next));
+      std::lock_guard q(queue_mu);
+      queue.emplace_back(std::move(before), std::move(next));
+      queue_cv->notify_one();
+    }
+    return true;
+  }
+
+  Result<bool> reload(bool first = false) {
+    std::lock_guard l(load_mu);
+    auto r = load_locked(first);
+    if (first) {
+      if (r) {
+        std::lock_guard s(status_mu);
+        status.version = current.version();
+        status.loaded_at = current.loaded_at();
+      }
+      return r;
+    }
+    std::string recovered_from;
+    {
+      std::lock_guard s(status_mu);
+      ++status.reloads;
+      if (r) {
+        if (status.error) recovered_from = *status.error;
+        status.error.reset();
+        status.version = current.version();
+        status.loaded_at = current.loaded_at();
+      } else {
+        ++status.failures;
+        status.error = r.error().message + "; " + keeping();
+      }
+    }
+    if (r) {
+      last_logged.clear();
+      if (!recovered_from.empty())
+        log->info("config: version {} loaded; the earlier error is resolved", current.version());
+      else if (*r)
+        log->info("config: version {} loaded", current.version());
+      return r;
+    }
+    std::string message = r.error().message + "; " + keeping();
+    if (r.error().message != last_logged) {
+      last_logged = r.error().message;
+      log->error("config: {}", message);
+    }
+    return Error{message};
+  }
+
+  void dispatch_loop() {
+    dispatcher_id.store(std::this_thread::get_id());
+    for (;;) {
+      std::pair<Snapshot, Snapshot> item;
+      {
+        std::unique_lock q(queue_mu);
+        queue_cv->wait(q, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping and drained
+        item = std::move(queue.front());
+        queue.pop_front();
+      }
+      dispatch(item.first, item.second);
+    }
+  }
+
+  void dispatch(const Snapshot& before, const Snapshot& after) {
+    std::lock_guard d(dispatch_mu);
+    std::vector<ResourceHook> hooks;
+    std::vector<Subscriber> subs;
+    {
+      std::lock_guard s(subs_mu);
+      hooks = resources;
+      subs = subscribers;
+    }
+    for (const auto& hook : hooks) {
+      Node old_section = section(before, hook.key);
+      Node new_section = section(after, hook.key);
+      if (old_section.same_value(new_section)) continue;
+      try {
+        hook.rebuild(new_section);
+        std::lock_guard s(status_mu);
+        if (status.resource_error && status.resource_error->starts_with(hook.key + ": "))
+          status.resource_error.reset();
+      } catch (const std::exception& e) {
+        std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
+                                    hook.key, after.version(), e.what());
+        log->error("config: {}", m);
+        std::lock_guard s(status_mu);
+        status.resource_error = m;
+      }
+    }
+    for (const auto& sub : subs) {
+      auto changes = diff(before, after, sub.prefix);
+      if (changes.empty()) continue;
+      try {
+        sub.callback(Update{after.version(), std::move(changes), after});
+      } catch (const std::exception& e) {
+        log->error("config: a callback for \"{}\" threw on version {}: {}", sub.prefix, after.version(), e.what());
+      } catch (...) {
+        log->error("config: a callback for \"{}\" threw on version {}", sub.prefix, after.version());
+      }
+    }
+  }
+
+  void start_dispatcher() {
+    stopping = false;
+    dispatcher = std::make_unique<std::thread>([this] { dispatch_loop(); });
+  }
+
+  void stop_dispatcher() {
+    {
+      std::lock_guard q(queue_mu);
+      stopping = true;
+      queue_cv->notify_all();
+    }
+    if (dispatcher && dispatcher->joinable()) dispatcher->join();
+    dispatcher.reset();
+  }
+
+  bool relevant(const watch::Batch& batch) const {
+    if (batch.rescan) return true;
+    for (const auto& change : batch.changes) {
+      auto it = interest.find(change.root);
+      if (it == interest.end()) return true;  // unknown root: be safe
+      if (it->second.empty()) return true;    // a conf.d directory: every entry counts
+      std::string first = change.path.substr(0, change.path.find('/'));
+      if (it->second.count(first) || first.starts_with("..")) return true;  // ..data swap
+      std::string old_first = change.old_path.substr(0, change.old_path.find('/'));
+      if (!old_first.empty() && it->second.count(old_first)) return true;
+    }
+    return false;
+  }
+
+  Result<void> start_watching() {
+    if (!options.watch) return {};
+    interest.clear();
+    for (const auto& s : options.sources) {
+      for (const auto& f : s->watch_files()) {
+        fs::path dir = f.parent_path().empty() ? fs::path(".") : f.parent_path();
+        interest[dir].insert(f.filename().string());
+      }
+    }
+    for (const auto& s : options.sources)
+      for (const auto& d : s->watch_dirs()) interest[d].clear();
+    // A directory that holds a file AND is a conf.d stays "everything".
+    for (const auto& s : options.sources)
+      for (const auto& d : s->watch_dirs()) interest[d] = {};
+    std::vector<fs::path> roots;
+    for (const auto& [root, names] : interest) roots.push_back(root);
+    if (!roots.empty()) {
+      watch::Options wo;
+      wo.roots = roots;
+      wo.quiet = options.quiet;
+      wo.ignore.vcs_ignore = false;
+      wo.ignore.reloadignore = false;
+      wo.ignore.default_ignores = false;
+      auto logger = log;
+      wo.on_warning = [logger](const std::string& w) { logger->warn("config: watch: {}", w); };
+      auto w = watch::Watcher::open(std::move(wo));
+      if (!w) return Error{"config: cannot watch the configuration: " + w.error().message};
+      watcher = std::move(*w);
+      watcher->start([this](const watch::Batch& b) {
+        if (relevant(b)) (void)reload();
+      });
+    }
+    for (const auto& s : options.sources) s->start([this] { (void)reload(); });
+    return {};
+  }
+
+  void shutdown() {
+    unregister_for_fork(this);
+    for (const auto& s : options.sources) s->stop();
+    if (watcher) watcher->stop();
+    watcher.reset();
+    stop_dispatcher();
+  }
+
+  // In a fork child: the threads are gone. Forget them (never join or destroy a thread
+  // object of the parent's) and start new ones.
+  void restart_in_child() {
+    (void)watcher.release();     // its thread does not exist here; leak it deliberately
+    (void)dispatcher.release();  // likewise
+    queue_cv.release();          // may hold the state of a waiter that no longer exists
+    queue_cv = std::make_unique<std::condition_variable>();
+  }
+  void start_threads_in_child() {
+    start_dispatcher();
+    auto r = start_watching();
+    if (!r) log->error("{} (in the child after fork)", r.error().message);
+  }
+};
+
+Node section(const Snapshot& snapshot, const std::string& key) {
+  if (const Node* n = snapshot.find(key)) return *n;
+  Node n = Node::null();
+  NodeAccess::set_key(n, key, key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1));
+  return n;
+}
+
+Result<std::size_t> add_binding(Core& core, std::string key,
+                                std::function<std::shared_ptr<const void>(const Node&)> build) {
+  std::lock_guard l(core.load_mu);
+  std::shared_ptr<const void> value;
+  Node sec = section(core.current, key);
+  try {
+    value = build(sec);
+  } catch (const TypeError& e) {
+    return Error{core.describe(e)};
+  } catch (const std::exception& e) {
+    return Error{fmt::format("{}: {}: {}", sec.origin().to_string(), key, e.what())};
+  }
+  core.bindings.push_back(BindingSlot{key, std::move(build)});
+  auto bound = SnapshotAccess::bound(core.current);
+  bound.push_back(std::move(value));
+  // Same version, same values: readers of the new slot need it in the published snapshot.
+  core.current = SnapshotAccess::make(core.current.version(), core.current.loaded_at(),
+                                      SnapshotAccess::root_ptr(core.current), std::move(bound));
+  core.cell->publish(std::make_unique<const Snapshot>(core.current));
+  return core.bindings.size() - 1;
+}
+
+void add_resource(Core& core, std::string key, std::function<void(const Node&)> rebuild) {
+  std::lock_guard s(core.subs_mu);
+  core.resources.push_back(ResourceHook{std::move(key), std::move(rebuild)});
+}
+
+void log_error(Core& core, const std::string& message) { core.log->error("config: {}", message); }
+
+void unsubscribe(Core& core, std::uint64_t id) {
+  auto remove = [&] {
+    std::lock_guard s(core.subs_mu);
+    std::erase_if(core.subscribers, [&](const Subscriber& sub) { return sub.id == id; });
+  };
+  if (core.dispatcher_id.load() == std::this_thread::get_id()) {
+    remove();  // from inside a callback: dispatch_mu is ours already
+  } else {
+    std::lock_guard d(core.dispatch_mu);  // after this, the callback never runs again
+    remove();
+  }
+}
+
+// --- fork -------------------------------------------------------------------------------
+
+namespace {
+std::mutex& registry_mu() {
+  static std::mutex mu;
+  return mu;
+}
+std::set<Core*>& registry() {
+  static std::set<Core*> cores;
+  return cores;
+}
+
+void prepare_fork() {
+  registry_mu().lock();
+  for (Core* c : registry()) {
+    c->dispatch_mu.lock();
+    c->load_mu.lock();
+    c->subs_mu.lock();
+    c->queue_mu.lock();
+    c->status_mu.lock();
+  }
+}
+void unlock_all() {
+  for (Core* c : registry()) {
+    c->status_mu.unlock();
+    c->queue_mu.unlock();
+    c->subs_mu.unlock();
+    c->load_mu.unlock();
+    c->dispatch_mu.unlock();
+  }
+}
+void parent_after_fork() {
+  unlock_all();
+  registry_mu().unlock();
+}
+void child_after_fork() {
+  for (Core* c : registry()) c->restart_in_child();
+  unlock_all();
+  std::vector<Core*> cores(registry().begin(), registry().end());
+  registry_mu().unlock();
+  for (Core* c : cores) c->start_threads_in_child();
+}
+}  // namespace
+
+void register_for_fork(Core* core) {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(prepare_fork, parent_after_fork, child_after_fork); });
+  std::lock_guard l(registry_mu());
+  registry().insert(core);
+}
+
+void unregister_for_fork(Core* core) {
+  std::lock_guard l(registry_mu());
+  registry().erase(core);
+}
+
+}  // namespace detail
+
+// --- Config -------------------------------------------------------------------------------
+
+Result<Snapshot> Config::load(const Options& options) {
+  detail::Core core(options);
+  auto r = core.reload(true);
+  if (!r) return r.error();
+  return core.current;
+}
+
+Result<Config> Config::open(Options options) {
+  auto core = std::make_shared<detail::Core>(std::move(options));
+  auto r = core->reload(true);
+  if (!r) return r.error();
+  core->cell = std::make_shared<SnapshotCell>(std::make_unique<const Snapshot>(core->current));
+  core->start_dispatcher();
+  auto w = core->start_watching();
+  if (!w) {
+    core->shutdown();
+    return w.error();
+  }
+  detail::register_for_fork(core.get());
+  core->log->info("config: version 1 loaded from {} source(s)", core->options.sources.size());
+  return Config(std::move(core));
+}
+
+Config::Config(std::shared_ptr<detail::Core> core) : core_(std::move(core)) {}
+Config::Config(Config&&) noexcept = default;
+Config& Config::operator=(Config&& other) noexcept {
+  if (this != &other) {
+    if (core_) core_->shutdown();
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+Config::~Config() {
+  if (core_) core_->shutdown();
+}
+
+SnapshotPin Config::pin() const { return core_->cell->pin(); }
+
+std::uint64_t Config::version() const { return pin()->version(); }
+
+std::shared_ptr<const SnapshotCell> Config::cell() const { return core_->cell; }
+
+Subscription Config::subscribe(std::string prefix, std::function<void(const Update&)> callback) {
+  std::lock_guard s(core_->subs_mu);
+  std::uint64_t id = core_->next_id++;
+  core_->subscribers.push_back(detail::Subscriber{id, std::move(prefix), std::move(callback)});
+  return Subscription(core_, id);
+}
+
+Result<bool> Config::reload() { return core_->reload(); }
+
+Status Config::status() const {
+  std::lock_guard s(core_->status_mu);
+  return core_->status;
+}
+
+const Redactor& Config::redactor() const { return core_->redactor; }
+
+}  // namespace relive::config

@@ -1,0 +1,196 @@
+// The built-in sources: a file, a directory of files, environment variables, overrides.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "internal.hpp"
+
+extern char** environ;
+
+namespace relive::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+Format format_of(const fs::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".json") return Format::Json;
+  if (ext == ".toml") return Format::Toml;
+  if (ext == ".yaml" || ext == ".yml") return Format::Yaml;
+  return Format::Auto;
+}
+
+// Reads the whole file, following symlinks at this moment (a ConfigMap swap is seen).
+Result<std::string> read_all(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Error{path.string() + ": file not found (deleted?)"};
+    return errno_error("open " + path.string());
+  }
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Error e = errno_error("read " + path.string());
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<Node> load_file(const fs::path& path, Format format) {
+  if (format == Format::Auto) format = format_of(path);
+  if (format == Format::Auto)
+    return Error{path.string() + ": unknown configuration format (use .json, .yaml, .yml or .toml, or state it)"};
+  auto text = read_all(path);
+  if (!text) return text.error();
+  return parse(*text, format, path.string());
+}
+
+// Sets dotted `segments` under root to value, creating objects on the way (a scalar in the
+// way is replaced: the later source wins).
+void set_path(Node& root, const std::vector<std::string>& segments, Node value, const Origin& o) {
+  Node* cur = &root;
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    Node* next = nullptr;
+    for (Node& c : NodeAccess::children(*cur)) {
+      if (c.name() == segments[i]) { next = &c; break; }
+    }
+    if (!next || !next->is_object()) next = &cur->set(segments[i], Node::object(o));
+    cur = next;
+  }
+  cur->set(segments.back(), std::move(value));
+}
+
+std::vector<std::string> split(std::string_view s, std::string_view sep) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  for (;;) {
+    size_t next = s.find(sep, pos);
+    out.emplace_back(s.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
+    if (next == std::string_view::npos) break;
+    pos = next + sep.size();
+  }
+  return out;
+}
+
+class FileSource : public Source {
+ public:
+  FileSource(fs::path p, Format f) : path_(std::move(p)), format_(f) {}
+  std::string name() const override { return path_.string(); }
+  Result<Node> load() override { return load_file(path_, format_); }
+  std::vector<fs::path> watch_files() const override { return {path_}; }
+ private:
+  fs::path path_;
+  Format format_;
+};
+
+class DirectorySource : public Source {
+ public:
+  explicit DirectorySource(fs::path d) : dir_(std::move(d)) {}
+  std::string name() const override { return dir_.string(); }
+  Result<Node> load() override {
+    std::error_code ec;
+    if (!fs::is_directory(dir_, ec)) return Error{dir_.string() + ": directory not found (deleted?)"};
+    std::vector<fs::path> files;
+    for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      const std::string fname = it->path().filename().string();
+      if (fname.starts_with(".")) continue;  // editors' temp files, ConfigMap's ..data
+      if (format_of(it->path()) == Format::Auto) continue;
+      files.push_back(it->path());
+    }
+    if (ec) return Error{errno_message(ec.value(), "read directory " + dir_.string())};
+    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+    Node merged = Node::object(Origin{dir_.string(), 0, 0});
+    for (const auto& f : files) {
+      auto n = load_file(f, Format::Auto);
+      if (!n) {
+        // A file that vanished between listing and reading was deleted or renamed by an
+        // editor mid-save; the watcher will report the final state.
+        return n.error();
+      }
+      merge_into(merged, std::move(*n));
+    }
+    return merged;
+  }
+  std::vector<fs::path> watch_dirs() const override { return {dir_}; }
+ private:
+  fs::path dir_;
+};
+
+class EnvSource : public Source {
+ public:
+  explicit EnvSource(std::string prefix) : prefix_(std::move(prefix)) {
+    if (!prefix_.empty() && !prefix_.ends_with("_")) prefix_ += "_";
+  }
+  std::string name() const override { return "env " + prefix_ + "*"; }
+  Result<Node> load() override {
+    Node root = Node::object(Origin{name(), 0, 0});
+    std::vector<std::string> vars;
+    for (char** e = environ; e && *e; ++e) vars.emplace_back(*e);
+    std::sort(vars.begin(), vars.end());  // deterministic: APP_DB wins over nothing by order
+    for (const std::string& var : vars) {
+      auto eq = var.find('=');
+      if (eq == std::string::npos) continue;
+      std::string_view var_name(var.data(), eq);
+      if (!var_name.starts_with(prefix_) || var_name.size() == prefix_.size()) continue;
+      std::string rest(var_name.substr(prefix_.size()));
+      for (char& c : rest) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto segments = split(rest, "__");
+      if (std::any_of(segments.begin(), segments.end(), [](const std::string& s) { return s.empty(); })) continue;
+      Origin o{"env " + std::string(var_name), 0, 0};
+      set_path(root, segments, Node::parse_scalar(std::string_view(var).substr(eq + 1), o), o);
+    }
+    return root;
+  }
+ private:
+  std::string prefix_;
+};
+
+class OverrideSource : public Source {
+ public:
+  explicit OverrideSource(std::vector<std::string> items) : items_(std::move(items)) {}
+  std::string name() const override { return "overrides"; }
+  Result<Node> load() override {
+    Node root = Node::object(Origin{"overrides", 0, 0});
+    for (const std::string& item : items_) {
+      auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return Error{fmt::format("override \"{}\": expected key=value (e.g. db.timeout=5s)", item)};
+      auto segments = split(std::string_view(item).substr(0, eq), ".");
+      if (std::any_of(segments.begin(), segments.end(), [](const std::string& s) { return s.empty(); }))
+        return Error{fmt::format("override \"{}\": empty key segment", item)};
+      Origin o{"override " + item.substr(0, eq), 0, 0};
+      set_path(root, segments, Node::parse_scalar(std::string_view(item).substr(eq + 1), o), o);
+    }
+    return root;
+  }
+ private:
+  std::vector<std::string> items_;
+};
+
+}  // namespace
+
+std::shared_ptr<Source> file(std::filesystem::path path, Format format) {
+  return std::make_shared<FileSource>(std::move(path), format);
+}
+std::shared_ptr<Source> directory(std::filesystem::path dir) { return std::make_shared<DirectorySource>(std::move(dir)); }
+std::shared_ptr<Source> env(std::string prefix) { return std::make_shared<EnvSource>(std::move(prefix)); }
+std::shared_ptr<Source> overrides(std::vector<std::string> assignments) {
+  return std::make_shared<OverrideSource>(std::move(assignments));
+}
+
+}  // namespace relive::config

@@ -1,0 +1,104 @@
+// Resources: built from a section, rebuilt only when it changes, new before old, old kept
+// while pinned and destroyed after, a throwing factory keeps the old one.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "config_test_util.hpp"
+
+namespace relive::config {
+namespace {
+
+using namespace relive::config::test;
+using namespace std::chrono_literals;
+
+std::atomic<int> g_alive{0};
+
+struct Pool {
+  explicit Pool(std::string h) : host(std::move(h)) { ++g_alive; }
+  ~Pool() { --g_alive; }
+  std::string host;
+};
+
+TEST(ConfigResource, RebuiltOnlyOnChangeOldAliveWhilePinned) {
+  TempDir dir;
+  auto path = dir / "app.yaml";
+  write_file(path, "db:\n  host: a\nother: 1\n");
+  auto cfg = Config::open(manual({file(path)}));
+  ASSERT_TRUE(cfg);
+  std::atomic<int> builds{0};
+  auto pool = cfg->resource<Pool>("db", [&](const Node& n) {
+    ++builds;
+    std::string host = n.at("host").as_string();
+    if (host == "bad") throw std::runtime_error("cannot connect to bad");
+    return std::make_unique<Pool>(host);
+  });
+  ASSERT_TRUE(pool) << pool.error().message;
+  EXPECT_EQ(pool->generation(), 1u);
+  // Callbacks run after resources are rebuilt for the same version: use them as a barrier.
+  std::atomic<std::uint64_t> dispatched{1};
+  auto sub = cfg->subscribe("", [&](const Update& u) { dispatched = u.version; });
+  auto settle = [&] { return eventually([&] { return dispatched.load() == cfg->version(); }, 10s); };
+
+  Pin<Pool> held = pool->pin();
+  EXPECT_EQ(held->host, "a");
+  EXPECT_EQ(g_alive.load(), 1);
+
+  write_file(path, "db:\n  host: b\nother: 1\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  ASSERT_TRUE(settle());
+  EXPECT_EQ(pool->generation(), 2u);
+  EXPECT_EQ(pool->pin()->host, "b");
+  EXPECT_EQ(held->host, "a");  // the old one is alive while pinned
+  EXPECT_EQ(g_alive.load(), 2);
+  held.reset();
+  EXPECT_TRUE(eventually([] { relive::reclaim_retired(); return g_alive.load() == 1; }, 10s));
+
+  // Another section changed: no rebuild.
+  write_file(path, "db:\n  host: b\nother: 2\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  ASSERT_TRUE(settle());
+  EXPECT_EQ(builds.load(), 2);
+  EXPECT_EQ(pool->generation(), 2u);
+
+  // The factory throws: the config version is published, the old resource stays.
+  write_file(path, "db:\n  host: bad\nother: 2\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  ASSERT_TRUE(settle());
+  EXPECT_EQ(builds.load(), 3);
+  EXPECT_EQ(pool->pin()->host, "b");
+  EXPECT_FALSE(cfg->status().error);  // the configuration itself loaded fine
+  ASSERT_TRUE(cfg->status().resource_error);
+  EXPECT_EQ(*cfg->status().resource_error,
+            "db: rebuilding the resource for version 4 failed: cannot connect to bad; keeping the previous one");
+
+  write_file(path, "db:\n  host: c\nother: 2\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  ASSERT_TRUE(settle());
+  EXPECT_EQ(pool->pin()->host, "c");
+  EXPECT_FALSE(cfg->status().resource_error);
+  EXPECT_TRUE(eventually([] { relive::reclaim_retired(); return g_alive.load() == 1; }, 10s));
+}
+
+TEST(ConfigResource, FirstBuildFailingIsAnError) {
+  auto cfg = Config::open(manual({overrides({"db.host=x"})}));
+  ASSERT_TRUE(cfg);
+  auto r = cfg->resource<Pool>("db", [](const Node&) -> std::unique_ptr<Pool> { throw std::runtime_error("refused"); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "db: building the resource failed: refused");
+}
+
+TEST(ConfigResource, DestroyedWithTheConfigOnceUnpinned) {
+  int before = g_alive.load();
+  {
+    auto cfg = Config::open(manual({overrides({"db.host=x"})}));
+    ASSERT_TRUE(cfg);
+    auto r = cfg->resource<Pool>("db", [](const Node& n) { return std::make_unique<Pool>(n.at("host").as_string()); });
+    ASSERT_TRUE(r);
+    EXPECT_EQ(g_alive.load(), before + 1);
+  }
+  EXPECT_TRUE(eventually([&] { relive::reclaim_retired(); return g_alive.load() == before; }, 10s));
+}
+
+}  // namespace
+}  // namespace relive::config
