@@ -342,7 +342,7 @@ std::optional<Level> parse_level_name(std::string_view text) {
       if (ieq(text, "verbose")) return Level::trace;
       break;
     case 'd':
-      if (ieq(text, "debug")) return Level::debug;
+      if (ieq(text, "debug") || ieq(text, "dbug")) return Level::debug;
       if (ieq(text, "dpanic")) return Level::critical;
       break;
     case 'i':
@@ -355,7 +355,7 @@ std::optional<Level> parse_level_name(std::string_view text) {
       if (ieq(text, "warn") || ieq(text, "warning")) return Level::warn;
       break;
     case 'e':
-      if (ieq(text, "error") || ieq(text, "err")) return Level::error;
+      if (ieq(text, "error") || ieq(text, "err") || ieq(text, "eror")) return Level::error;
       if (ieq(text, "emerg") || ieq(text, "emergency")) return Level::critical;
       break;
     case 's':

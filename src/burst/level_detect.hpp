@@ -20,8 +20,8 @@ namespace relive::burst::line_internal {
 // and last logfmt `level=...` anywhere. nullopt: no recognisable level.
 std::optional<Level> detect_preset_level(std::string_view line);
 
-// A level name as log libraries write it, any case: trace, verbose, debug, info,
-// information, notice, warn, warning, error, err, critical, crit, fatal, alert, emerg,
+// A level name as log libraries write it, any case: trace, verbose, debug, dbug, info,
+// information, notice, warn, warning, error, err, eror (log15), critical, crit, fatal, alert, emerg,
 // emergency, panic, dpanic, severe. Surrounding spaces ignored.
 std::optional<Level> parse_level_name(std::string_view text);
 

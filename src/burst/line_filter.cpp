@@ -34,6 +34,34 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The first line of a Java exception as a logger prints it under its message:
+// "java.io.IOException: reset" — a package-qualified class named ...Exception/Error/
+// Throwable, then ": message" or nothing.
+bool is_java_exception_line(std::string_view text) {
+  size_t i = 0;
+  size_t last_dot = std::string_view::npos;
+  while (i < text.size()) {
+    char c = text[i];
+    bool ident = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
+    if (c == '.') {
+      last_dot = i;
+    } else if (!ident) {
+      break;
+    }
+    ++i;
+  }
+  if (last_dot == std::string_view::npos || last_dot + 1 >= i) return false;
+  if (i < text.size() && !(text[i] == ':' || text[i] == '\r')) return false;
+  std::string_view name = text.substr(0, i);
+  char first = name[last_dot + 1];
+  if (first < 'A' || first > 'Z') return false;
+  return ends_with(name, "Exception") || ends_with(name, "Error") || ends_with(name, "Throwable");
+}
+
 }  // namespace
 
 struct LineFilter::Impl {
@@ -220,6 +248,7 @@ struct LineFilter::Impl {
       case 'C':
         return starts_with(text, "Caused by: ");
       default:
+        if (c >= 'a' && c <= 'z') return is_java_exception_line(text);
         break;
     }
     return false;
