@@ -272,6 +272,16 @@ std::string ListenSockets::fd_names() const {
   return names;
 }
 
+std::vector<std::string> ListenSockets::child_env() const {
+  if (fds_.empty()) return {};
+  return {"LISTEN_FDS=" + std::to_string(fds_.size()), "LISTEN_FDNAMES=" + fd_names()};
+}
+
+const std::vector<std::string>& protocol_variables() {
+  static const std::vector<std::string> names(std::begin(kProtocolVariables), std::end(kProtocolVariables));
+  return names;
+}
+
 std::vector<std::string> current_environment() {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) env.emplace_back(*e);

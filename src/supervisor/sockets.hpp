@@ -83,6 +83,10 @@ class ListenSockets {
   uint16_t bound_port(size_t i) const;
   // "LISTEN_FDNAMES" value: the names joined with ':'.
   std::string fd_names() const;
+  // For a ChildSpec (relive/supervisor.hpp) instead of a ChildHandoff: {"LISTEN_FDS=n",
+  // "LISTEN_FDNAMES=..."}; the caller passes fds() as pass_fds and sets set_listen_pid.
+  // Empty when there are no sockets.
+  std::vector<std::string> child_env() const;
 
  private:
   void close_all() noexcept;
@@ -90,6 +94,11 @@ class ListenSockets {
   std::vector<SocketSpec> specs_;
   std::vector<std::string> unlink_on_close_;
 };
+
+// The variables of the protocols relive speaks to its children (LISTEN_FDS, LISTEN_PID,
+// LISTEN_FDNAMES, NOTIFY_SOCKET): never passed on from relive's own environment, where
+// they were meant for relive.
+const std::vector<std::string>& protocol_variables();
 
 // relive's own environment as "NAME=value" strings (from environ).
 std::vector<std::string> current_environment();

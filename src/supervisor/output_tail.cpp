@@ -1,0 +1,108 @@
+// A child's output passed through, with its last lines kept (output_tail.hpp).
+#include "output_tail.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace relive::supervisor {
+namespace {
+
+constexpr size_t kMaxLineBytes = 500;
+
+void write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // relive's own output is gone: nothing better to do
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OutputTail>> OutputTail::create(size_t max_lines, int forward_stdout, int forward_stderr) {
+  std::unique_ptr<OutputTail> tail(new OutputTail());
+  tail->max_lines_ = max_lines;
+  tail->forward_[0] = forward_stdout;
+  tail->forward_[1] = forward_stderr;
+  for (int i = 0; i < 2; ++i) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe2 (child output)");
+    tail->read_fds_[i] = p[0];
+    tail->write_fds_[i] = p[1];
+    fcntl(p[0], F_SETFL, O_NONBLOCK);  // the child's end stays blocking, like a terminal
+  }
+  return tail;
+}
+
+OutputTail::~OutputTail() {
+  for (int fd : {read_fds_[0], read_fds_[1], write_fds_[0], write_fds_[1]})
+    if (fd >= 0) close(fd);
+}
+
+void OutputTail::close_child_ends() {
+  for (int& fd : write_fds_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+}
+
+std::vector<int> OutputTail::fds() const {
+  std::vector<int> out;
+  for (int fd : read_fds_)
+    if (fd >= 0) out.push_back(fd);
+  return out;
+}
+
+bool OutputTail::on_readable(int fd) {
+  int stream = fd == read_fds_[0] ? 0 : fd == read_fds_[1] ? 1 : -1;
+  if (stream < 0) return false;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    if (n <= 0) {
+      if (!partial_[stream].empty()) {
+        lines_.push_back(std::move(partial_[stream]));
+        partial_[stream].clear();
+        if (lines_.size() > max_lines_) lines_.pop_front();
+      }
+      close(fd);
+      read_fds_[stream] = -1;
+      return false;
+    }
+    write_all(forward_[stream], buf, static_cast<size_t>(n));
+    add(stream, buf, static_cast<size_t>(n));
+  }
+}
+
+void OutputTail::drain() {
+  for (int fd : fds()) on_readable(fd);
+}
+
+void OutputTail::add(int stream, const char* data, size_t size) {
+  std::string& partial = partial_[stream];
+  for (size_t i = 0; i < size; ++i) {
+    if (data[i] == '\n') {
+      lines_.push_back(std::move(partial));
+      partial.clear();
+      if (lines_.size() > max_lines_) lines_.pop_front();
+    } else if (partial.size() < kMaxLineBytes) {
+      partial += data[i];
+    }
+  }
+}
+
+std::vector<std::string> OutputTail::last_lines() const {
+  std::vector<std::string> out(lines_.begin(), lines_.end());
+  for (const auto& p : partial_)
+    if (!p.empty()) out.push_back(p);
+  while (out.size() > max_lines_) out.erase(out.begin());
+  return out;
+}
+
+}  // namespace relive::supervisor
