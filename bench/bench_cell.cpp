@@ -4,6 +4,8 @@
 //   CellPin              relive::Cell<T>::pin(), read a field, release the pin
 //   AtomicSharedPtr      std::atomic<std::shared_ptr<const T>>::load(), read, drop
 //   MutexSharedPtr       lock a mutex, copy a shared_ptr, unlock, read, drop
+//   ConfigBinding        relive::config::Binding<T>::pin() (a typed section of a live
+//                        Config), read a field — its writer reloads the Config 1,000/s
 //
 // each with 1 and 2 reader threads while one background writer publishes a new generation
 // into every one of them 1,000 times per second (the same writer for all rows, running
@@ -16,12 +18,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "relive/cell.hpp"
+#include "relive/config.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace {
 
@@ -46,6 +55,17 @@ struct alignas(64) MutexSlot {
   std::mutex mutex;
   std::shared_ptr<const Settings> current;
 };
+
+// The typed section read through a Config binding (from the environment, reloaded 1,000/s).
+struct BenchLimits {
+  std::int64_t limit = 0;
+  std::int64_t burst = 0;
+};
+void from_config(const relive::config::Node& n, BenchLimits& out) {
+  out.limit = n.get<std::int64_t>("limit", 0);
+  out.burst = n.get<std::int64_t>("burst", 0);
+}
+constexpr const char* kEnvPrefix = "RELIVEBENCH";
 
 PlainSlot g_plain;
 Settings g_plain_objects[2] = {{0, 0, {}}, {1, 2, {}}};
@@ -89,15 +109,29 @@ void BM_MutexSharedPtr(benchmark::State& state) {
   }
 }
 
+std::optional<relive::config::Config> g_config;
+std::optional<relive::config::Binding<BenchLimits>> g_binding;
+
+void BM_ConfigBinding(benchmark::State& state) {
+  for (auto _ : state) {
+    auto pinned = g_binding->pin();
+    use(pinned->limit);
+  }
+}
+
 BENCHMARK(BM_PlainAtomicPointer)->Threads(1)->Threads(2);
 BENCHMARK(BM_CellPin)->Threads(1)->Threads(2);
 BENCHMARK(BM_AtomicSharedPtr)->Threads(1)->Threads(2);
 BENCHMARK(BM_MutexSharedPtr)->Threads(1)->Threads(2);
+BENCHMARK(BM_ConfigBinding)->Threads(1)->Threads(2);
 
-// Publishes a new generation into every structure 1,000 times per second.
+// Publishes a new generation 1,000 times per second: into every raw structure
+// (Writer::Raw), or as a new Config version through the environment and reload()
+// (Writer::Config, its own thread so a slow reload does not delay the others).
 class Writer {
  public:
-  Writer() : thread_([this] { run(); }) {}
+  enum Kind { Raw, Config };
+  explicit Writer(Kind kind) : kind_(kind), thread_([this] { run(); }) {}
   ~Writer() {
     stop_ = true;
     thread_.join();
@@ -110,6 +144,12 @@ class Writer {
     for (std::int64_t n = 2; !stop_; ++n) {
       next += std::chrono::milliseconds(1);
       std::this_thread::sleep_until(next);
+      if (kind_ == Config) {
+        setenv("RELIVEBENCH_LIMITS__LIMIT", std::to_string(n).c_str(), 1);
+        auto reloaded = g_config->reload();
+        if (reloaded && *reloaded) ++publishes_;
+        continue;
+      }
       g_plain.current.store(&g_plain_objects[n % 2], std::memory_order_release);
       g_cell.publish(make_settings(n));
       g_shared.current.store(std::shared_ptr<const Settings>(make_settings(n)),
@@ -123,6 +163,7 @@ class Writer {
     }
   }
 
+  const Kind kind_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> publishes_{0};
   std::thread thread_;
@@ -138,18 +179,42 @@ int main(int argc, char** argv) {
   g_shared.current.store(std::shared_ptr<const Settings>(make_settings(1)));
   g_mutexed.current = make_settings(1);
 
+  spdlog::set_level(spdlog::level::warn);  // the Config logs every version at info
+  setenv("RELIVEBENCH_LIMITS__LIMIT", "1", 1);
+  setenv("RELIVEBENCH_LIMITS__BURST", "2", 1);
+  relive::config::Options options;
+  options.sources = {relive::config::env(kEnvPrefix)};
+  options.watch = false;
+  auto config = relive::config::Config::open(std::move(options));
+  if (!config) {
+    std::fprintf(stderr, "bench_cell: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  g_config.emplace(std::move(*config));
+  auto binding = g_config->bind<BenchLimits>("limits");
+  if (!binding) {
+    std::fprintf(stderr, "bench_cell: %s\n", binding.error().message.c_str());
+    return 1;
+  }
+  g_binding.emplace(std::move(*binding));
+
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t publishes = 0;
+  std::uint64_t config_publishes = 0;
   {
-    Writer writer;
+    Writer writer(Writer::Raw);
+    Writer config_writer(Writer::Config);
     benchmark::AddCustomContext("membarrier", relive::cell_stats().membarrier ? "yes" : "no");
     benchmark::RunSpecifiedBenchmarks();
     publishes = writer.publishes();
+    config_publishes = config_writer.publishes();
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "writer: %llu publishes in %.1f s (%.0f/s)\n",
-               static_cast<unsigned long long>(publishes), seconds, publishes / seconds);
+  std::fprintf(stderr, "writers: %.0f publishes/s (raw), %.0f versions/s (config)\n",
+               publishes / seconds, config_publishes / seconds);
+  g_binding.reset();
+  g_config.reset();
   benchmark::Shutdown();
   return 0;
 }

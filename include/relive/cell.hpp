@@ -125,7 +125,7 @@ struct Pinned {
 // held at once (searches/extends its slots), a publish racing with this pin (retries),
 // readers that need a real fence (no membarrier, or TSan). `slot` is one of the calling
 // thread's free slots, or null to find one. May throw std::bad_alloc (first pin, overflow).
-Pinned pin_slow(const std::atomic<const void*>& current, Slot* slot);
+[[gnu::cold]] Pinned pin_slow(const std::atomic<const void*>& current, Slot* slot);
 
 // The common case, inline: two loads of the cell's pointer and one store to the calling
 // thread's own slot, no fence (the writer's membarrier stands in for it).
@@ -248,6 +248,8 @@ class Cell {
   // std::bad_alloc only then.
   Pin<T> pin() const {
     const cell_internal::Pinned pinned = core_.pin();
+    // Never null; saying so lets the compiler drop the pin destructor's empty-pin check.
+    if (pinned.slot == nullptr) __builtin_unreachable();
     return Pin<T>(static_cast<const T*>(pinned.object), pinned.slot);
   }
 
