@@ -145,10 +145,7 @@ class MatcherImpl final : public Matcher {
   std::string to_top_dir(std::string_view root_relative_dir) const;
   static const Rule* last_match(const RuleFile& file, std::string_view rel, std::string_view base, bool is_dir,
                                 std::string& scratch) {
-    for (auto it = file.rules.rbegin(); it != file.rules.rend(); ++it) {
-      if (it->matches(rel, base, is_dir, scratch)) return &*it;
-    }
-    return nullptr;
+    return file.rules.empty() ? nullptr : file.last_match(rel, base, is_dir, scratch);
   }
 
   fs::path root_;       // as given
@@ -192,7 +189,7 @@ std::string MatcherImpl::to_top_dir(std::string_view dir) const {
 void MatcherImpl::load_rules_file(RuleFile& file, const fs::path& path, bool gitignore_syntax, bool follow_symlinks) {
   std::string error;
   file.source = source_name(path);
-  file.rules.clear();
+  file.set_rules({});
   file.present = false;
   switch (read_whole_file(path, follow_symlinks, read_buf_, error)) {
     case ReadStatus::Absent:
@@ -205,9 +202,9 @@ void MatcherImpl::load_rules_file(RuleFile& file, const fs::path& path, bool git
   }
   file.present = true;
   if (gitignore_syntax) {
-    file.rules = detail::parse_gitignore(read_buf_, &file);
+    file.set_rules(detail::parse_gitignore(read_buf_, &file));
   } else {
-    file.rules = detail::parse_reloadignore(read_buf_, &file, &error);
+    file.set_rules(detail::parse_reloadignore(read_buf_, &file, &error));
     if (!error.empty()) errors_.push_back(Error{std::move(error)});
   }
 }
@@ -252,12 +249,16 @@ Result<void> MatcherImpl::init() {
 
   defaults_.source = "<default>";
   if (options_.default_ignores) {
+    std::vector<Rule> rules;
     int line = 0;
-    for (const auto& p : default_patterns()) detail::add_gitignore_pattern(detail::trim_trailing_spaces(p), ++line, &defaults_, defaults_.rules);
+    for (const auto& p : default_patterns()) detail::add_gitignore_pattern(detail::trim_trailing_spaces(p), ++line, &defaults_, rules);
+    defaults_.set_rules(std::move(rules));
   }
   command_line_.source = "<command line>";
+  std::vector<Rule> globs;
   int line = 0;
-  for (const auto& p : options_.globs) detail::add_gitignore_pattern(detail::trim_trailing_spaces(p), ++line, &command_line_, command_line_.rules);
+  for (const auto& p : options_.globs) detail::add_gitignore_pattern(detail::trim_trailing_spaces(p), ++line, &command_line_, globs);
+  command_line_.set_rules(std::move(globs));
 
   if (!errors_.empty()) return errors_.front();
   return {};
@@ -317,8 +318,9 @@ const DirNode* MatcherImpl::build_nearest(std::string_view dir) {
 
 const Rule* MatcherImpl::decide_entry(std::string_view rel, bool is_dir) {
   if (rel.empty()) return nullptr;  // the root itself is never ignored
-  const std::string_view base = basename_of(rel);
-  const DirNode* nearest = nearest_for(dirname_of(rel));
+  const size_t slash = rel.rfind('/');
+  const std::string_view base = slash == std::string_view::npos ? rel : rel.substr(slash + 1);
+  const DirNode* nearest = nearest_for(slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash));
   std::string_view full = rel;  // relative to the work-tree top
   if (!prefix_.empty()) {
     full_path_buf_.assign(prefix_);
@@ -403,8 +405,7 @@ Result<void> MatcherImpl::reload(std::string_view rel) {
   RuleFile& target = gitignore ? node->gitignore : node->reloadignore;
   target.present = fresh.present;
   target.source = fresh.source;
-  target.rules = std::move(fresh.rules);
-  for (auto& r : target.rules) r.file = &target;
+  target.set_rules(std::move(fresh.rules));
   return {};
 }
 

@@ -94,6 +94,18 @@ void add_gitignore_pattern(std::string_view line_text, int line, const RuleFile*
     rule.pattern = std::string(p);
     rule.literal_prefix = static_cast<unsigned>(std::min(prefix, p.size()));
   }
+  // Prefilters. A pattern ending in a plain character forces the path to end with it
+  // (a class, a star or an escape at the end tells nothing, so no constraint is set).
+  const std::string& pat = rule.pattern;
+  auto plain = [](char c) { return !has_wildcard(c) && c != ']' && c != '/'; };
+  if (rule.kind == Rule::Kind::PathGlob || rule.kind == Rule::Kind::BasenameGlob) {
+    if (plain(pat.back()) && (pat.size() < 2 || pat[pat.size() - 2] != '\\')) rule.last_char = pat.back();
+  } else if (!pat.empty()) {  // Literal, EndsWith ("*" alone leaves an empty suffix)
+    rule.last_char = pat.back();
+  }
+  if (rule.kind == Rule::Kind::BasenameGlob || rule.kind == Rule::Kind::Literal) {
+    if (plain(pat.front())) rule.first_char = pat.front();
+  }
   out.push_back(std::move(rule));
 }
 
@@ -136,8 +148,50 @@ std::vector<Rule> parse_reloadignore(std::string_view content, const RuleFile* f
   return rules;
 }
 
+void RuleFile::set_rules(std::vector<Rule> new_rules) {
+  rules = std::move(new_rules);
+  for (auto& r : rules) r.file = this;
+  buckets_.clear();
+  bucket_of_.clear();
+  if (rules.size() < 6) return;  // a plain loop is as fast
+  std::vector<unsigned> unconstrained;
+  bool constrained[256] = {};
+  for (unsigned i = 0; i < rules.size(); ++i) {
+    if (rules[i].last_char) constrained[static_cast<unsigned char>(rules[i].last_char)] = true;
+    else unconstrained.push_back(i);
+  }
+  bucket_of_.assign(256, 0);
+  buckets_.push_back(unconstrained);  // bucket 0: characters no rule ends with
+  for (unsigned c = 0; c < 256; ++c) {
+    if (!constrained[c] || buckets_.size() >= 255) continue;
+    std::vector<unsigned> bucket;
+    for (unsigned i = 0; i < rules.size(); ++i) {
+      if (!rules[i].last_char || static_cast<unsigned char>(rules[i].last_char) == c) bucket.push_back(i);
+    }
+    bucket_of_[c] = static_cast<unsigned char>(buckets_.size());
+    buckets_.push_back(std::move(bucket));
+  }
+}
+
+const Rule* RuleFile::last_match(std::string_view rel, std::string_view basename, bool is_dir,
+                                 std::string& scratch) const {
+  if (bucket_of_.empty()) {
+    for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
+      if (it->matches(rel, basename, is_dir, scratch)) return &*it;
+    }
+    return nullptr;
+  }
+  const auto& bucket = buckets_[bucket_of_[static_cast<unsigned char>(basename.back())]];
+  for (auto it = bucket.rbegin(); it != bucket.rend(); ++it) {
+    if (rules[*it].matches(rel, basename, is_dir, scratch)) return &rules[*it];
+  }
+  return nullptr;
+}
+
 bool Rule::matches(std::string_view rel, std::string_view basename, bool is_dir, std::string& scratch) const {
   if (must_be_dir && !is_dir) return false;
+  if (last_char && basename.back() != last_char) return false;
+  if (first_char && basename.front() != first_char) return false;
   switch (kind) {
     case Kind::Literal:
       return basename == pattern;

@@ -29,6 +29,10 @@ struct Rule {
   bool negative = false;      // a leading '!': re-includes
   bool must_be_dir = false;   // a trailing '/': matches directories only
   unsigned literal_prefix = 0;  // PathGlob: leading characters free of wildcards
+  // Cheap rejection before any real matching: a match's basename must start with
+  // `first_char` / end with `last_char` (0: no such constraint known).
+  char first_char = 0;
+  char last_char = 0;
   std::string pattern;        // as matched (see Kind), NUL-terminated for wildmatch
   std::shared_ptr<const re2::RE2> regex;
   std::string text;           // the line as `check-ignore -v` shows it (trimmed)
@@ -43,8 +47,20 @@ struct Rule {
 // The rules of one source, in file order; a later rule wins over an earlier one.
 struct RuleFile {
   std::string source;   // shown to users: path relative to the root, absolute, or "<default>"
-  std::vector<Rule> rules;
+  std::vector<Rule> rules;  // change only through set_rules()
   bool present = false;   // the file existed when last read
+
+  // Installs `rules` (pointing them at this file) and indexes them by last character.
+  void set_rules(std::vector<Rule> new_rules);
+  // The last rule that matches, or null. Only rules that can end with the basename's last
+  // character are tried, in order: most paths are decided after a handful of comparisons.
+  const Rule* last_match(std::string_view rel, std::string_view basename, bool is_dir, std::string& scratch) const;
+
+ private:
+  // For files with many rules: bucket_of_[c] selects the rule indexes (ascending) whose
+  // basename may end with c (rules with no last-character constraint are in every bucket).
+  std::vector<std::vector<unsigned>> buckets_;
+  std::vector<unsigned char> bucket_of_;  // 256 entries, or empty: try every rule
 };
 
 // Parses gitignore syntax as git does: BOM skipped, CR before LF dropped, '#' comments,
