@@ -71,7 +71,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -129,6 +128,15 @@ class Scope {
   void* token_;
 };
 
+// Where a message was logged (for spdlog's %s, %#, %! pattern flags). Filled in by the
+// compiler at the call site (__builtin_FILE etc., which g++ and clang 14 both have; clang
+// 14 with libstdc++ lacks std::source_location).
+struct SourceLocation {
+  const char* file = "";
+  const char* function = "";
+  int line = 0;
+};
+
 namespace detail {
 
 // Formats one captured record: reads the arguments back from `args` and writes the text.
@@ -149,7 +157,7 @@ struct RecordHeader {
   FormatFn format_fn;
   const char* format_data;  // the format string is a compile-time string: static storage
   size_t format_size;
-  std::source_location location;
+  SourceLocation location;
   int64_t time_ns;  // coarse real time, ns since the epoch
 };
 static_assert(sizeof(RecordHeader) % 8 == 0);
@@ -312,10 +320,11 @@ template <class... Args>
 struct FormatAt {
   template <class S>
     requires std::is_convertible_v<const S&, fmt::string_view>
-  consteval FormatAt(const S& s, std::source_location loc = std::source_location::current())  // NOLINT
-      : format(s), location(loc) {}
+  consteval FormatAt(const S& s, const char* file = __builtin_FILE(),  // NOLINT: implicit by design
+                     const char* function = __builtin_FUNCTION(), int line = __builtin_LINE())
+      : format(s), location{file, function, line} {}
   fmt::format_string<Args...> format;
-  std::source_location location;
+  SourceLocation location;
 };
 
 }  // namespace detail
@@ -397,7 +406,7 @@ class Logger final : public ScopeTarget {
   struct Impl;
 
   template <class... Args>
-  void buffer(Level level, fmt::string_view text, std::source_location location, const Args&... args) {
+  void buffer(Level level, fmt::string_view text, SourceLocation location, const Args&... args) {
     detail::ThreadCache cache = detail::thread_cache;
     detail::ThreadState* state = cache.logger_id == id_ ? cache.state : attach_thread();
     const size_t bytes = detail::round_up8(sizeof(detail::RecordHeader) +
@@ -417,9 +426,9 @@ class Logger final : public ScopeTarget {
   }
 
   detail::ThreadState* attach_thread();
-  void buffer_oversized(Level level, fmt::string_view format, std::source_location location,
+  void buffer_oversized(Level level, fmt::string_view format, SourceLocation location,
                         size_t bytes);
-  void write_now(Level level, std::source_location location, fmt::string_view format,
+  void write_now(Level level, SourceLocation location, fmt::string_view format,
                  fmt::format_args args);
 
   const uint64_t id_;

@@ -20,7 +20,8 @@ std::atomic<uint64_t> next_logger_id{1};
 
 // A thread's state for one Logger: its own buffer and the buffers of its active scopes.
 // Touched only by that thread (the Logger holds a reference just to own the memory).
-struct ThreadStateImpl : detail::ThreadState {
+// Cache-line aligned so that two threads' ring positions never share a line.
+struct alignas(64) ThreadStateImpl : detail::ThreadState {
   explicit ThreadStateImpl(const Options& options) : options(options), own(options.max_bytes, options.max_messages) {
     active = &own;
   }
@@ -93,9 +94,9 @@ struct Logger::Impl {
 
   // Hands one message to every sink that wants its level. Caller holds write_mutex.
   void emit(const std::string& logger_name, Level level, spdlog::log_clock::time_point time,
-            std::source_location location, std::string_view payload) {
+            SourceLocation location, std::string_view payload) {
     spdlog::details::log_msg msg(
-        time, spdlog::source_loc{location.file_name(), static_cast<int>(location.line()), location.function_name()},
+        time, spdlog::source_loc{location.file, location.line, location.function},
         logger_name, static_cast<spdlog::level::level_enum>(level), payload);
     for (auto& sink : sinks) {
       if (!sink->should_log(msg.level)) continue;
@@ -140,7 +141,7 @@ detail::ThreadState* Logger::attach_thread() {
   return state.get();
 }
 
-void Logger::buffer_oversized(Level level, fmt::string_view format, std::source_location location,
+void Logger::buffer_oversized(Level level, fmt::string_view format, SourceLocation location,
                               size_t) {
   detail::ThreadState* state = find_thread_state(id_);
   if (state == nullptr) state = attach_thread();
@@ -150,7 +151,7 @@ void Logger::buffer_oversized(Level level, fmt::string_view format, std::source_
                                detail::coarse_now_ns()};
 }
 
-void Logger::write_now(Level level, std::source_location location, fmt::string_view format,
+void Logger::write_now(Level level, SourceLocation location, fmt::string_view format,
                        fmt::format_args args) {
   fmt::memory_buffer text;
   try {
