@@ -399,7 +399,7 @@ struct Options {
   // Watch the sources' files and reload on change. false: load once (config check).
   bool watch = true;
   // Quiet window of the watch engine: a save's events are coalesced into one reload.
-  std::chrono::milliseconds quiet{10};
+  std::chrono::milliseconds quiet{5};
   // spdlog logger to log failures/recoveries on ("" = the default logger).
   std::string logger;
 };
