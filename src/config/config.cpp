@@ -284,6 +284,10 @@ struct Core {
       watch::Options wo;
       wo.roots = roots;
       wo.quiet = options.quiet;
+      // A reload is idempotent and cheap (identical content publishes nothing), so a long
+      // adaptive quiet period buys nothing here and only delays multi-step saves such as
+      // the ConfigMap swap.
+      wo.max_quiet = std::max(options.quiet, std::chrono::milliseconds(15));
       wo.ignore.vcs_ignore = false;
       wo.ignore.reloadignore = false;
       wo.ignore.default_ignores = false;

@@ -91,11 +91,22 @@ class FileSource : public Source {
  public:
   FileSource(fs::path p, Format f) : path_(std::move(p)), format_(f) {}
   std::string name() const override { return path_.string(); }
-  Result<Node> load() override { return load_file(path_, format_); }
+  Result<Node> load() override {
+    std::error_code ec;
+    auto size = fs::file_size(path_, ec);
+    // An editor that truncates and then writes shows an empty file for a moment: once this
+    // file had content, an empty one is taken as a save in progress, not as "no settings".
+    if (!ec && size == 0 && had_content_)
+      return Error{path_.string() + ": file is empty (a save in progress?)"};
+    auto r = load_file(path_, format_);
+    if (r && !ec && size > 0) had_content_ = true;
+    return r;
+  }
   std::vector<fs::path> watch_files() const override { return {path_}; }
  private:
   fs::path path_;
   Format format_;
+  bool had_content_ = false;  // load() runs on one thread at a time
 };
 
 class DirectorySource : public Source {

@@ -108,6 +108,23 @@ TEST(ConfigReload, BindingIsBuiltPerVersionAndRejectsBadTypes) {
   EXPECT_EQ(cfg->status().failures, 3u);
 }
 
+TEST(ConfigReload, TruncatedFileIsASaveInProgressNotAnEmptyConfig) {
+  TempDir dir;
+  auto path = dir / "app.yaml";
+  write_file(path, "a: 1\n");
+  auto cfg = Config::open(manual({file(path)}));
+  ASSERT_TRUE(cfg);
+  write_file(path, "");
+  auto r = cfg->reload();
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().message.starts_with(path.string() + ": file is empty (a save in progress?); keeping version 1"))
+      << r.error().message;
+  EXPECT_EQ(cfg->get<int>("a", 0), 1);
+  write_file(path, "a: 2\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  EXPECT_EQ(cfg->get<int>("a", 0), 2);
+}
+
 TEST(ConfigReload, BindFailsWhenTheCurrentVersionDoesNotConvert) {
   TempDir dir;
   write_file(dir / "app.yaml", "port: eighty\n");
