@@ -94,8 +94,10 @@ class LineFilter {
   void feed(std::string_view bytes);
 
   // End of input: a partial last line is handled as a line (written without a newline if
-  // it had none), and the buffered messages are dropped (no trigger came). The filter can
-  // take more input afterwards, as a new stream.
+  // it had none), and the buffered messages are dropped (no trigger came) — unless the last
+  // record is a buffered one holding a Python traceback: that is how a program dying of an
+  // uncaught exception ends its output, so it triggers like an error. The filter can take
+  // more input afterwards, as a new stream.
   void finish();
 
   // Lines seen so far and lines (of them) written; for diagnostics and tests.

@@ -87,6 +87,7 @@ struct LineFilter::Impl {
   // The record being read: its continuation lines follow its fate.
   Fate current = Fate::write;
   bool in_traceback = false;        // inside a Python traceback: its exception line continues it
+  bool current_has_traceback = false;  // the record being read holds a Python traceback
   bool force_continuation = false;  // the next piece is the rest of an over-long line
   std::string partial;              // an incomplete line carried to the next feed()
   Clock::time_point now{};
@@ -237,6 +238,7 @@ struct LineFilter::Impl {
       case 'T':
         if (starts_with(text, "Traceback (most recent call last):")) {
           in_traceback = true;
+          current_has_traceback = true;
           return true;
         }
         if (starts_with(text, "The above exception was the direct cause of the following exception:")) {
@@ -292,6 +294,7 @@ struct LineFilter::Impl {
 
     // A new record.
     in_traceback = false;
+    current_has_traceback = false;
     if (level && *level < options.pass_level && *level < options.trigger_level) {
       buffer_new_record(line);
       return;
@@ -349,9 +352,14 @@ struct LineFilter::Impl {
       partial.clear();
     }
     flush_span();
+    // A program that dies of an uncaught exception prints its traceback last, right under
+    // whatever it logged before, so the traceback reads as part of that (debug) record. A
+    // traceback that ends the input is taken for that crash: it triggers like an error.
+    if (current == Fate::buffer && current_has_traceback) write_buffer();
     clear_buffer();
     current = Fate::write;
     in_traceback = false;
+    current_has_traceback = false;
     force_continuation = false;
   }
 };

@@ -169,6 +169,14 @@ TEST(LineFilter, BufferedTracebackIsDroppedWholeWhenNoTriggerFollows) {
   EXPECT_EQ(h.run(input), "INFO:app:recovered\n");
 }
 
+TEST(LineFilter, TracebackEndingTheInputIsTakenForACrashAndTriggers) {
+  // An uncaught exception's traceback lands under the last debug line; at the end of the
+  // input it is written, with the debug lines before it.
+  Harness h;
+  std::string input = std::string("INFO:app:up\nDEBUG:app:d1\n") + std::string(kDebugTraceback);
+  EXPECT_EQ(h.run(input), input);
+}
+
 TEST(LineFilter, ExceptionLineEndsTheTracebackSoTheNextPlainLineStandsAlone) {
   Harness h;
   std::string input = std::string(kDebugTraceback) + "plain after\n";

@@ -27,7 +27,7 @@ extern char** environ;
 namespace relive::cli {
 namespace {
 
-constexpr size_t kReadBlock = size_t{1} << 20;
+constexpr size_t kReadBlock = size_t{128} << 10;  // fits in L2: the filter reads what read() just wrote
 constexpr size_t kWriteBlock = size_t{1} << 20;
 
 // Parses "60s", "500ms", "2m", "1h", "1.5s"; a bare number is seconds.
