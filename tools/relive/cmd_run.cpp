@@ -1,11 +1,183 @@
-// STUB — replaced by the implementation of this subcommand.
+// relive [OPTIONS] -- COMMAND [ARGS...] — restart COMMAND whenever a watched file changes.
+// A thin layer: parse options (run_options.cpp), open the watcher, hand both to the
+// supervisor (relive/supervisor.hpp), which runs the loop. docs/run.md, docs/relive.1.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "commands.hpp"
+#include "relive/burst_filter.hpp"
+#include "relive/supervisor.hpp"
+#include "relive/watch.hpp"
+#include "run_options.hpp"
 
 namespace relive::cli {
-int run_supervise(int, char**) {
-  std::fputs("relive: not implemented yet\n", stderr);
-  return 2;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int fail(const std::string& message, int status = 2) {
+  fmt::print(stderr, "relive: {}\n", message);
+  return status;
 }
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// `file` relative to `root` when it lies under it (for an ignore rule), else "".
+std::string relative_under(const fs::path& root, const fs::path& file) {
+  std::error_code ec;
+  auto r = fs::weakly_canonical(root, ec);
+  auto f = fs::weakly_canonical(file, ec);
+  if (ec) return "";
+  auto rel = f.lexically_relative(r);
+  if (rel.empty() || rel.native().rfind("..", 0) == 0) return "";
+  return rel.generic_string();
+}
+
+}  // namespace
+
+int run_supervise(int argc, char** argv) {
+  // Block the signals the supervisor reads through its signalfd before any thread exists
+  // (a watcher may start one), so none of them can take a signal meant for the loop.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+
+  auto parsed = parse_run_args(argc, argv);
+  if (!parsed) return fail(parsed.error().message);
+  if (parsed->help) {
+    std::fputs(kRunHelp, stdout);
+    return 0;
+  }
+  if (parsed->version) {
+    std::puts("relive 0.1.0");
+    return 0;
+  }
+  RunOptions& o = parsed->options;
+
+  auto on_busy = supervisor::parse_on_busy(o.on_busy_update);
+  if (!on_busy) return fail(on_busy.error().message);
+  auto stop_signal = parse_signal("--stop-signal", o.stop_signal);
+  if (!stop_signal) return fail(stop_signal.error().message);
+  auto stop_timeout = parse_duration("--stop-timeout", o.stop_timeout);
+  if (!stop_timeout) return fail(stop_timeout.error().message);
+
+  std::vector<fs::path> roots;
+  for (const auto& w : (o.watch.empty() ? std::vector<std::string>{"."} : o.watch)) {
+    std::error_code ec;
+    if (!fs::exists(w, ec)) return fail(fmt::format("watch path does not exist: {}", w));
+    roots.emplace_back(w);
+  }
+
+  if (!o.shell) {
+    auto found = supervisor::find_program(o.command[0]);
+    if (!found) {
+      bool not_found = found.error().message.rfind("command not found", 0) == 0;
+      return fail(found.error().message, not_found ? 127 : 126);
+    }
+  }
+
+  // --json-events: the file must not trigger restarts itself.
+  int json_fd = -1;
+  if (!o.json_events.empty()) {
+    if (o.json_events == "-") {
+      json_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    } else {
+      json_fd = open(o.json_events.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (json_fd < 0) return fail(errno_message(errno, "--json-events: cannot open " + o.json_events));
+      for (const auto& root : roots) {
+        auto rel = relative_under(root, o.json_events);
+        if (!rel.empty()) o.ignore.push_back("/" + rel);
+      }
+    }
+  }
+
+  watch::Options wo;
+  wo.roots = roots;
+  wo.ignore.vcs_ignore = !o.no_vcs_ignore;
+  wo.ignore.default_ignores = !o.no_default_ignore;
+  wo.ignore.globs = o.ignore;
+  if (o.poll_ms) wo.poll_interval = std::chrono::milliseconds(*o.poll_ms);
+  auto watcher = watch::Watcher::open(std::move(wo));
+  if (!watcher) return fail(watcher.error().message);
+
+  supervisor::Options so;
+  so.command = o.command;
+  so.shell = o.shell;
+  so.build = o.build;
+  so.exts = o.exts;
+  so.on_busy = *on_busy;
+  so.stop_signal = *stop_signal;
+  so.stop_timeout = *stop_timeout;
+  so.restart_on_exit = o.restart_on_exit;
+  so.quiet = o.quiet;
+  so.clear = o.clear;
+  const char* no_color = std::getenv("NO_COLOR");
+  so.color = isatty(2) && !(no_color && *no_color);
+  if (json_fd >= 0) {
+    so.on_event = [json_fd](const supervisor::Event& e) { write_all(json_fd, supervisor::to_json_line(e) + "\n"); };
+  }
+
+  // --burst: the child's stdout and stderr go through one pipe to the line filter, which
+  // writes to relive's stdout. relive keeps the write end open for its whole life, so the
+  // pipe outlives each child; the loop reads it as one of its fds.
+  std::unique_ptr<burst::LineFilter> filter;
+  int burst_pipe[2] = {-1, -1};
+  if (o.burst) {
+    auto f = burst::LineFilter::create({}, [](std::string_view lines) { write_all(1, lines); });
+    if (!f) return fail(f.error().message);
+    filter = std::move(*f);
+    if (pipe2(burst_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(errno_message(errno, "pipe2"));
+    // The child's end must block like an ordinary stdout.
+    fcntl(burst_pipe[1], F_SETFL, 0);
+    int write_end = burst_pipe[1];
+    so.prepare_child = [write_end](supervisor::ChildSpec& spec) {
+      spec.stdout_fd = write_end;
+      spec.stderr_fd = write_end;
+    };
+    auto drain = [fd = burst_pipe[0], f = filter.get()] {
+      char buf[65536];
+      for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        f->feed({buf, static_cast<size_t>(n)});
+      }
+    };
+    so.extra_fds.push_back({burst_pipe[0], drain});
+    so.on_shutdown = [drain, f = filter.get()] {
+      drain();
+      f->finish();
+    };
+  }
+
+  auto sup = supervisor::Supervisor::create(std::move(so), std::move(*watcher));
+  if (!sup) return fail(sup.error().message);
+  int status = (*sup)->run();
+  sup->reset();
+  if (json_fd >= 0) close(json_fd);
+  for (int fd : burst_pipe) {
+    if (fd >= 0) close(fd);
+  }
+  return status;
+}
+
 }  // namespace relive::cli

@@ -1,0 +1,315 @@
+// relive/supervisor.hpp — run a command, restart it on change, and leave nothing behind.
+//
+// Two layers:
+//   * Building blocks: `Child` (a process started in its own process group, tracked by a
+//     pidfd) and `TreeStop` (stop everything a child left running: its group, its
+//     descendants, and the daemons that double-forked away, which re-parent to us because
+//     the supervising process is a child subreaper).
+//   * `Supervisor`: the restart-on-change loop of `relive -- CMD`. One epoll loop in the
+//     calling thread (watcher fd, signalfd, pidfds, timerfds; no sleeps) and, as in
+//     watchexec, an ordered queue of controls: a restart is Build?, then Stop (until every
+//     process of the tree is gone and reaped), then Start — never interleaved.
+//
+// Example (what `relive -w src -- python3 app.py` does):
+//   auto watcher = relive::watch::Watcher::open({.roots = {"src"}});
+//   if (!watcher) { fmt::print(stderr, "relive: {}\n", watcher.error().message); return 2; }
+//   relive::supervisor::Options options;
+//   options.command = {"python3", "app.py"};
+//   auto sup = relive::supervisor::Supervisor::create(std::move(options), std::move(*watcher));
+//   if (!sup) { ...; return sup_error_exit_code; }
+//   return (*sup)->run();   // returns when relive gets SIGINT/SIGTERM/SIGHUP
+//
+// Terminal: the child runs in a process group of its own, NOT the terminal's foreground
+// group; relive stays in the foreground, receives Ctrl-C and forwards it (SIGINT) to the
+// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN;
+// relive is for servers, builds and scripts, not for interactive programs.
+//
+// Process-wide effects (a process runs at most one Supervisor): create() makes the process
+// a child subreaper, blocks SIGINT/SIGTERM/SIGHUP/SIGCHLD (read through a signalfd) and
+// run() reaps every child of the process that exits (waitpid(-1)) — do not start and wait
+// for other children of your own while it runs.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relive/error.hpp"
+
+namespace relive::watch {
+class Watcher;
+struct Batch;
+}  // namespace relive::watch
+
+namespace relive::supervisor {
+
+// ---------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------
+
+// Looks `name` up the way execvp would: a name containing '/' is checked as given, any
+// other is searched on $PATH (default "/usr/local/bin:/usr/bin:/bin"). Returns the path of
+// an executable regular file, or an Error "command not found: NAME" (or "...: permission
+// denied"). Any thread.
+Result<std::string> find_program(std::string_view name);
+
+// What to start and how. Everything the zero-downtime layer needs to hand a child is here:
+// extra environment, inherited fds placed from fd 3 on, LISTEN_PID set in the child.
+struct ChildSpec {
+  std::vector<std::string> argv{};        // argv[0] is looked up on PATH unless it has a '/'
+  bool shell = false;                   // run argv joined by spaces through /bin/sh -c
+  std::vector<std::string> env{};         // extra "NAME=value" entries (override inherited)
+  std::vector<std::string> unset_env{};   // names removed from the inherited environment
+  std::vector<int> pass_fds{};            // dup2'ed to 3, 4, ... in the child (not CLOEXEC)
+  bool set_listen_pid = false;          // put LISTEN_PID=<the child's own pid> in its env
+  int stdin_fd = -1;                    // -1: inherit relive's
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  std::filesystem::path cwd{};            // empty: inherit
+};
+
+// How a process ended, as a shell reports it.
+struct ExitStatus {
+  int code = 0;        // exit code, or 0 when killed by a signal
+  int signal = 0;      // the terminating signal, or 0
+  bool core = false;
+  // 128+signal when killed by a signal, else code.
+  int shell_status() const { return signal ? 128 + signal : code; }
+  // "exited with status 1", "exited successfully", "was killed by SIGSEGV (core dumped)".
+  std::string describe() const;
+  static ExitStatus from_wait_status(int wstatus);
+};
+
+// One started process: its own process group (pgid == pid), tracked by a pidfd. Does not
+// stop anything on destruction (stopping is TreeStop's job) but closes its pidfd.
+// Single-threaded: use a Child from one thread.
+class Child {
+ public:
+  // fork+exec. Signals blocked or ignored by relive are reset to default in the child.
+  // Fails (and leaves nothing running) if fork fails or exec fails; the Error then reads
+  // "command not found: NAME" / "cannot run NAME: <strerror>".
+  static Result<std::unique_ptr<Child>> start(const ChildSpec& spec);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  pid_t pgid() const { return pid_; }
+  int pidfd() const { return pidfd_; }
+  // Kernel start time (clock ticks since boot, /proc/PID/stat field 22); used to tell
+  // which generation a re-parented orphan came from.
+  unsigned long long start_ticks() const { return start_ticks_; }
+  std::chrono::steady_clock::time_point started_at() const { return started_at_; }
+
+  // Whether the main process exited (pidfd readable). Non-blocking.
+  bool exited() const;
+  // Reaps the main process if it exited and nobody reaped it yet (waitpid on its pid);
+  // returns its status once known. Non-blocking.
+  std::optional<ExitStatus> try_reap();
+  // Records a status obtained by someone else's waitpid(-1) loop.
+  void set_status(ExitStatus status) { status_ = status; }
+  const std::optional<ExitStatus>& status() const { return status_; }
+  // Sends `sig` to the main process (via the pidfd: never to a recycled pid).
+  bool signal(int sig) const;
+  // Sends `sig` to the whole process group.
+  bool signal_group(int sig) const;
+
+ private:
+  Child() = default;
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  unsigned long long start_ticks_ = 0;
+  std::chrono::steady_clock::time_point started_at_{};
+  std::optional<ExitStatus> status_;
+};
+
+// The processes that belong to a child's tree right now: every process in its process
+// group, every descendant of its main process, and every orphan re-parented to this
+// process (the subreaper) that started after the child and before any newer generation
+// in `newer_generations_start_ticks` — with all their descendants. Reads /proc.
+struct TreeMember {
+  pid_t pid;
+  pid_t ppid;
+  bool zombie;
+  unsigned long long start_ticks;
+};
+std::vector<TreeMember> find_tree(const Child& child, const std::vector<pid_t>& exclude_roots,
+                                  std::optional<unsigned long long> newer_generation_ticks = {});
+// Every descendant of this process (for the final shutdown: nothing may be left).
+std::vector<TreeMember> find_all_descendants();
+
+// Stops a child's whole tree: `stop_signal` (then SIGCONT, so stopped processes see it)
+// to the group at once and, once the main process has exited (or after kScanGrace), to
+// every other member found in /proc; SIGKILL to whatever is left after `timeout`; done
+// once every member has exited. Driven by the caller's loop: wait for any of fds()
+// to be readable (or `timeout_fd()`), then call poll(). Members that fork while being
+// stopped are found by re-walking /proc before declaring the tree gone.
+// Zombies: the caller reaps (Supervisor's waitpid(-1) loop); poll() reports done only when
+// no member is left, not even as a zombie whose parent is us.
+class TreeStop {
+ public:
+  struct Options {
+    int stop_signal = SIGTERM;
+    std::chrono::milliseconds timeout{5000};
+    std::vector<pid_t> exclude_roots{};                     // other live generations' pids
+    std::optional<unsigned long long> newer_generation_ticks{};
+    bool everything = false;  // stop every descendant of this process (final shutdown)
+    // Called for each member this TreeStop reaps itself (waitid on its pidfd), so the
+    // caller learns the main process's status even when TreeStop got to it first.
+    std::function<void(pid_t, ExitStatus)> on_reaped{};
+  };
+  // Signals the tree at once. `child` must outlive the TreeStop.
+  TreeStop(const Child* child, Options options);
+  ~TreeStop();
+  TreeStop(const TreeStop&) = delete;
+  TreeStop& operator=(const TreeStop&) = delete;
+
+  // fds to wait on (pidfds of the members; changes after each poll()).
+  std::vector<int> fds() const;
+  // timerfd that fires at the kill deadline.
+  int timeout_fd() const { return timer_fd_; }
+  // Re-checks; returns true once every process of the tree is gone (reaped or not ours).
+  bool poll();
+  // SIGKILL to every member now (a second Ctrl-C); poll() goes on as before.
+  void kill_now();
+  // Sends `sig` to every live member and the group again (on-busy-update=signal).
+  void resignal(int sig);
+  bool killed() const { return killed_; }     // SIGKILL was needed
+  bool done() const { return done_; }
+
+ private:
+  // How long the /proc walk for members outside the group waits for the main process to
+  // exit first (it usually does at once, and then one walk suffices).
+  static constexpr std::chrono::milliseconds kScanGrace{20};
+  void scan(int sig);
+  bool all_known_exited() const;
+  void reap(int pidfd, pid_t pid);
+  void reap_members();
+  bool reap_and_check_no_children();
+  const Child* child_;
+  Options options_;
+  std::chrono::steady_clock::time_point kill_deadline_;
+  std::chrono::steady_clock::time_point scan_deadline_;
+  bool scanned_ = false;
+  struct Member {
+    pid_t pid;
+    int pidfd;
+  };
+  std::vector<Member> members_;
+  int timer_fd_ = -1;
+  bool killed_ = false;
+  bool done_ = false;
+};
+
+// Reaps every exited child of this process (waitpid(-1, WNOHANG) until none is left);
+// calls `on_reaped(pid, status)` for each. Returns how many were reaped.
+int reap_children(const std::function<void(pid_t, ExitStatus)>& on_reaped);
+
+// ---------------------------------------------------------------------------------------
+// The restart-on-change loop
+// ---------------------------------------------------------------------------------------
+
+// What a change does while a build or a stop is under way.
+enum class OnBusy {
+  Queue,      // one follow-up run after the current one (changes merged)
+  Restart,    // abort a running build and start over; during a stop, just go on
+  DoNothing,  // drop the change
+  Signal,     // send the stop signal to the build / the stopping tree, nothing queued
+};
+Result<OnBusy> parse_on_busy(std::string_view text);
+
+// One thing that happened, for --json-events and for tests.
+struct Event {
+  enum class Kind { Changes, BuildStart, BuildEnd, Start, Stop, Exit, Error };
+  Kind kind = Kind::Error;
+  std::vector<std::string> paths{};  // Changes: changed paths (relative to their root)
+  size_t path_count = 0;           // Changes: how many in total (paths may be capped)
+  bool rescan = false;             // Changes: events were lost; everything counts as changed
+  pid_t pid = 0;                   // Start/Stop/Exit/BuildStart/BuildEnd
+  std::optional<ExitStatus> status{};  // Exit/BuildEnd
+  bool success = false;            // BuildEnd
+  bool killed = false;             // Stop: SIGKILL was needed
+  double duration_ms = 0;          // BuildEnd, Stop: how long it took
+  std::string message{};           // Error: what went wrong; Start: the command
+};
+const char* to_string(Event::Kind kind);  // "changes", "build_start", ...
+// One JSON object on one line (no trailing newline):
+//   {"event":"start","time":"2026-11-21T18:01:02.123Z","pid":123,"command":"python3 app.py"}
+std::string to_json_line(const Event& event);
+
+struct Options {
+  std::vector<std::string> command{};     // program and arguments (required)
+  bool shell = false;                   // run the command through /bin/sh -c
+  std::string build{};                    // run through /bin/sh -c before each (re)start
+  // Only changes to files with these extensions count (without the dot; empty: all).
+  std::vector<std::string> exts{};
+  OnBusy on_busy = OnBusy::Queue;
+  int stop_signal = SIGTERM;
+  std::chrono::milliseconds stop_timeout{5000};
+  bool restart_on_exit = false;
+  // Backoff for --restart-on-exit: first delay, doubling up to max, reset after
+  // `backoff_reset` of uptime.
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{8000};
+  std::chrono::milliseconds backoff_reset{10000};
+  // Output (to stderr): quiet drops relive's informational lines (never errors).
+  bool quiet = false;
+  bool clear = false;                   // clear the screen before each restart
+  bool color = false;                   // caller decides (tty and no NO_COLOR)
+  // Called for every Event, on the run() thread (e.g. write JSON lines).
+  std::function<void(const Event&)> on_event{};
+  // Hook for the zero-downtime layer and --burst: adjust the spec of each child before
+  // it is started (extra env, pass_fds, stdout/stderr pipes).
+  std::function<void(ChildSpec&)> prepare_child{};
+  // Extra fds for the loop: when `fd` is readable, `on_ready` is called on the run()
+  // thread (e.g. the --burst pipe, a readiness socket).
+  struct ExtraFd {
+    int fd{};
+    std::function<void()> on_ready{};
+  };
+  std::vector<ExtraFd> extra_fds{};
+  // Called once the last child tree is gone, before run() returns (flush output).
+  std::function<void()> on_shutdown{};
+};
+
+class Supervisor {
+ public:
+  // Checks the command exists (PATH lookup; Error "command not found: NAME", for which
+  // the command exits 127), becomes a child subreaper, blocks the signals it reads through
+  // its signalfd. Takes ownership of `watcher` (may be null: no restarts on change).
+  static Result<std::unique_ptr<Supervisor>> create(Options options,
+                                                    std::unique_ptr<watch::Watcher> watcher);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Starts the command (after the build, if any) and runs until SIGINT, SIGTERM or SIGHUP,
+  // or request_exit(). Then stops the whole tree (SIGINT on Ctrl-C, else the stop signal;
+  // SIGKILL after the stop timeout), reaps every process, and returns the exit status:
+  // the child's own status (shell style) when it exited with a code of its own during the
+  // shutdown, else 128 + the signal received (130/143/129); 0 after request_exit().
+  // Call from the thread that called create().
+  int run();
+
+  // Async-signal-safe and thread-safe: makes run() shut down as on SIGTERM, returning 0.
+  void request_exit();
+
+  // Queues a restart as if `batch` had come from the watcher (tests, the zero-downtime
+  // layer). Call on the run() thread (e.g. from an ExtraFd callback).
+  void on_batch(const watch::Batch& batch);
+
+ private:
+  Supervisor() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relive::supervisor

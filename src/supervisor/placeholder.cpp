@@ -1,2 +1,0 @@
-// Placeholder until the supervisor part lands.
-namespace relive::supervisor_internal { int placeholder = 0; }

@@ -1,0 +1,36 @@
+// Internal: reading the process table from /proc, and small pidfd helpers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <vector>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace relive::supervisor::proc {
+
+struct Stat {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  pid_t pgid = 0;
+  pid_t sid = 0;
+  char state = '?';                 // 'R', 'S', 'Z', ...
+  unsigned long long start_ticks = 0;  // field 22: start time in clock ticks since boot
+};
+
+// /proc/PID/stat, or nullopt when the process is gone.
+std::optional<Stat> read_stat(pid_t pid);
+// Every process visible in /proc (a snapshot; processes come and go while it is read).
+std::vector<Stat> list_all();
+
+// pidfd_open(pid) with CLOEXEC, or -1 (errno set).
+int pidfd_open(pid_t pid);
+// Whether the process behind the pidfd has exited (readable without blocking).
+bool pidfd_readable(int pidfd);
+// pidfd_send_signal; false if the process is gone.
+bool pidfd_signal(int pidfd, int sig);
+
+}  // namespace relive::supervisor::proc

@@ -1,0 +1,559 @@
+// The restart-on-change loop: one epoll loop, an ordered queue of controls.
+//
+// Controls run one at a time: Build (the old child keeps running meanwhile), Stop (until
+// every process of the old tree is gone and reaped), Start. A change arriving while a
+// Build or Stop is under way is handled by --on-busy-update; a change arriving when idle
+// queues [Build?, Stop, Start] and runs it at once — nothing waits on a timer, so the
+// latency from the watcher's batch to the new child is one stop plus one fork+exec.
+#include "relive/supervisor.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "relive/watch.hpp"
+
+namespace relive::supervisor {
+
+namespace {
+
+enum Tag : uint64_t {
+  kWatcher = 1,
+  kSignal,
+  kWake,
+  kBackoff,
+  kChildPidfd,
+  kBuildPidfd,
+  kStopTimer,
+  kStopPidfd,
+  kExtraBase = 1000,
+};
+
+enum class Control { Build, Stop, Start };
+
+// The paths of one or more batches, each once, in first-seen order.
+struct ChangeSet {
+  std::vector<std::string> relative;  // relative to their watched root (RELIVE_CHANGED_PATHS)
+  std::vector<std::string> display;   // as the user names them: root/path
+  std::set<std::string> seen;
+  bool rescan = false;
+
+  bool empty() const { return relative.empty() && !rescan; }
+  void add(const std::filesystem::path& root, const std::string& path) {
+    std::string shown = (root.empty() || root == ".") ? path : (root / path).lexically_normal().string();
+    if (!seen.insert(shown).second) return;
+    relative.push_back(path);
+    display.push_back(std::move(shown));
+  }
+  void merge(const ChangeSet& other) {
+    for (size_t i = 0; i < other.relative.size(); ++i) {
+      if (seen.insert(other.display[i]).second) {
+        relative.push_back(other.relative[i]);
+        display.push_back(other.display[i]);
+      }
+    }
+    rescan = rescan || other.rescan;
+  }
+  std::string summary() const {
+    if (display.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
+    if (display.size() == 1) return display[0];
+    return fmt::format("{} and {} more", display[0], display.size() - 1);
+  }
+};
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
+bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
+  auto slash = path.rfind('/');
+  auto name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return false;
+  auto ext = name.substr(dot + 1);
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+}
+
+void arm_timer(int fd, std::chrono::milliseconds delay) {
+  itimerspec spec{};
+  auto ms = std::max<long long>(delay.count(), 1);
+  spec.it_value.tv_sec = static_cast<time_t>(ms / 1000);
+  spec.it_value.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
+  timerfd_settime(fd, 0, &spec, nullptr);
+}
+
+void disarm_timer(int fd) {
+  itimerspec spec{};
+  timerfd_settime(fd, 0, &spec, nullptr);
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+struct Supervisor::Impl {
+  Options opt;
+  std::unique_ptr<watch::Watcher> watcher;
+  int epfd = -1;
+  int sigfd = -1;
+  int wakefd = -1;
+  int backoff_fd = -1;
+  std::string command_text;
+
+  std::unique_ptr<Child> child;
+  bool child_exit_handled = false;
+  std::unique_ptr<Child> build;
+  std::chrono::steady_clock::time_point build_started;
+  bool build_cancelled = false;
+  std::unique_ptr<TreeStop> stop;
+  std::chrono::steady_clock::time_point stop_started;
+  bool stop_is_final = false;
+  pid_t stop_pid = 0;
+  std::set<int> stop_fds_registered;
+
+  std::deque<Control> controls;
+  ChangeSet current;   // what the next Start reports in RELIVE_CHANGED_PATHS
+  ChangeSet pending;   // changes queued during a busy cycle (on-busy-update=queue)
+  bool pending_run = false;
+  std::chrono::milliseconds backoff{0};
+
+  bool shutting_down = false;
+  bool final_stop_begun = false;
+  bool finished = false;
+  int shutdown_signal = 0;
+  bool child_running_at_shutdown = false;
+  std::optional<ExitStatus> child_status_at_shutdown;
+
+  ~Impl() {
+    for (int fd : {epfd, sigfd, wakefd, backoff_fd}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+  void print(std::string_view line, const char* color) {
+    std::string out = opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line);
+    ssize_t ignored = ::write(2, out.data(), out.size());
+    (void)ignored;
+  }
+  void info(std::string_view line) {
+    if (!opt.quiet) print(line, "\x1b[36m");
+  }
+  void error(std::string_view line) { print(line, "\x1b[31m"); }
+  void emit(const Event& e) {
+    if (opt.on_event) opt.on_event(e);
+  }
+
+  // ---- epoll ----------------------------------------------------------------------------
+  void add_fd(int fd, uint64_t tag, bool oneshot) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (oneshot ? EPOLLONESHOT : 0u);
+    ev.data.u64 = tag;
+    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  }
+  void remove_fd(int fd) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr); }
+
+  bool busy() const { return build || stop; }
+  bool idle() const { return !busy() && controls.empty(); }
+
+  // ---- the queue of controls ------------------------------------------------------------
+  void start_cycle() {
+    if (opt.clear) {
+      static constexpr std::string_view kClear = "\x1b[H\x1b[2J\x1b[3J";
+      ssize_t ignored = ::write(2, kClear.data(), kClear.size());
+      (void)ignored;
+    }
+    bool running = child && !child->status();
+    info(fmt::format("{} changed, {}", current.summary(), running ? "restarting" : "starting"));
+    if (!opt.build.empty()) controls.push_back(Control::Build);
+    controls.push_back(Control::Stop);
+    controls.push_back(Control::Start);
+  }
+
+  void advance() {
+    for (;;) {
+      if (busy() || finished) return;
+      if (controls.empty()) {
+        if (shutting_down) {
+          if (final_stop_begun) return;
+          final_stop_begun = true;
+          begin_stop(/*final=*/true);
+          continue;
+        }
+        if (pending_run) {
+          pending_run = false;
+          current.merge(pending);
+          pending = ChangeSet{};
+          start_cycle();
+          continue;
+        }
+        return;
+      }
+      Control c = controls.front();
+      controls.pop_front();
+      switch (c) {
+        case Control::Build: start_build(); break;
+        case Control::Stop: begin_stop(/*final=*/false); break;
+        case Control::Start: start_child(); break;
+      }
+    }
+  }
+
+  // ---- build ----------------------------------------------------------------------------
+  void start_build() {
+    ChildSpec spec;
+    spec.argv = {opt.build};
+    spec.shell = true;
+    spec.unset_env = {"RELIVE_CHANGED_PATHS"};
+    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    auto b = Child::start(spec);
+    if (!b) {
+      error(fmt::format("cannot run the build: {}; waiting for changes", b.error().message));
+      emit(Event{.kind = Event::Kind::Error, .message = b.error().message});
+      controls.clear();
+      return;
+    }
+    build = std::move(*b);
+    build_started = std::chrono::steady_clock::now();
+    add_fd(build->pidfd(), kBuildPidfd, true);
+    emit(Event{.kind = Event::Kind::BuildStart, .pid = build->pid(), .message = opt.build});
+  }
+
+  void check_build_exit() {
+    if (!build || !build->status()) return;
+    ExitStatus status = *build->status();
+    bool ok = status.signal == 0 && status.code == 0;
+    emit(Event{.kind = Event::Kind::BuildEnd, .pid = build->pid(), .status = status, .success = ok,
+               .duration_ms = ms_since(build_started)});
+    build.reset();
+    if (shutting_down) return;
+    if (build_cancelled) {
+      build_cancelled = false;
+      controls.clear();
+      start_cycle();
+    } else if (!ok) {
+      bool running = child && !child->status();
+      error(fmt::format("build failed ({}); {}; waiting for changes", status.describe(),
+                        running ? "the program keeps running" : "nothing started"));
+      controls.clear();
+    }
+  }
+
+  // ---- stop -----------------------------------------------------------------------------
+  void begin_stop(bool final) {
+    if (!final && !child) return;
+    TreeStop::Options so;
+    so.stop_signal = (final && shutdown_signal == SIGINT) ? SIGINT : opt.stop_signal;
+    so.timeout = opt.stop_timeout;
+    so.everything = final;
+    if (build) so.exclude_roots.push_back(build->pid());
+    so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
+    stop_is_final = final;
+    stop_pid = child ? child->pid() : 0;
+    stop_started = std::chrono::steady_clock::now();
+    stop = std::make_unique<TreeStop>(child.get(), std::move(so));
+    add_fd(stop->timeout_fd(), kStopTimer, false);
+    poll_stop();
+  }
+
+  void poll_stop() {
+    if (!stop) return;
+    if (stop->poll()) {
+      finish_stop();
+      return;
+    }
+    for (int fd : stop->fds()) {
+      if (stop_fds_registered.insert(fd).second) add_fd(fd, kStopPidfd, true);
+    }
+  }
+
+  void finish_stop() {
+    bool killed = stop->killed();
+    double took = ms_since(stop_started);
+    stop.reset();  // closes its fds, which takes them out of the epoll set
+    stop_fds_registered.clear();
+    if (child && !child_exit_handled && child->status()) {
+      child_exit_handled = true;  // we stopped it: the Stop event says so
+      if (shutting_down && child_running_at_shutdown) child_status_at_shutdown = child->status();
+    }
+    if (stop_pid) {
+      Event e{.kind = Event::Kind::Stop, .pid = stop_pid, .killed = killed, .duration_ms = took};
+      if (child && child->status()) e.status = child->status();
+      emit(e);
+      if (killed) {
+        info(fmt::format("{} did not stop within {} ms of the stop signal; killed", command_text,
+                         opt.stop_timeout.count()));
+      }
+    }
+    child.reset();
+    if (stop_is_final) finished = true;
+  }
+
+  // ---- start ----------------------------------------------------------------------------
+  void start_child() {
+    ChildSpec spec;
+    spec.argv = opt.command;
+    spec.shell = opt.shell;
+    spec.unset_env = {"RELIVE_CHANGED_PATHS"};
+    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    current = ChangeSet{};
+    if (opt.prepare_child) opt.prepare_child(spec);
+    auto c = Child::start(spec);
+    if (!c) {
+      error(fmt::format("cannot start: {}; waiting for changes", c.error().message));
+      emit(Event{.kind = Event::Kind::Error, .message = c.error().message});
+      return;
+    }
+    child = std::move(*c);
+    child_exit_handled = false;
+    add_fd(child->pidfd(), kChildPidfd, true);
+    emit(Event{.kind = Event::Kind::Start, .pid = child->pid(), .message = command_text});
+  }
+
+  // ---- exits ----------------------------------------------------------------------------
+  void route_status(pid_t pid, ExitStatus s) {
+    if (child && pid == child->pid() && !child->status()) child->set_status(s);
+    if (build && pid == build->pid() && !build->status()) build->set_status(s);
+  }
+
+  void on_sigchld() {
+    reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); });
+    check_child_exit();
+    check_build_exit();
+    poll_stop();
+  }
+
+  void check_child_exit() {
+    if (!child || child_exit_handled || !child->status()) return;
+    child_exit_handled = true;
+    ExitStatus status = *child->status();
+    if (shutting_down) {
+      if (child_running_at_shutdown) child_status_at_shutdown = status;
+      return;
+    }
+    if (stop && stop_pid == child->pid()) return;  // we stopped it: the Stop event says so
+    emit(Event{.kind = Event::Kind::Exit, .pid = child->pid(), .status = status});
+    bool failed = status.signal != 0 || status.code != 0;
+    std::string line = fmt::format("{} {}", command_text, status.describe());
+    if (opt.restart_on_exit) {
+      auto uptime = std::chrono::steady_clock::now() - child->started_at();
+      if (backoff.count() == 0 || uptime >= opt.backoff_reset) backoff = opt.backoff_initial;
+      auto delay = backoff;
+      backoff = std::min(backoff * 2, opt.backoff_max);
+      arm_timer(backoff_fd, delay);
+      line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+    } else {
+      line += "; waiting for changes";
+    }
+    if (failed) {
+      print(line, "\x1b[31m");
+    } else {
+      info(line);
+    }
+  }
+
+  void on_backoff() {
+    uint64_t expirations;
+    ssize_t ignored = read(backoff_fd, &expirations, sizeof expirations);
+    (void)ignored;
+    if (shutting_down || !idle()) return;  // a restart is already on its way
+    controls.push_back(Control::Stop);     // whatever the old tree left behind
+    controls.push_back(Control::Start);
+  }
+
+  // ---- changes --------------------------------------------------------------------------
+  void on_batch(const watch::Batch& batch) {
+    if (shutting_down) return;
+    ChangeSet changes;
+    changes.rescan = batch.rescan;
+    size_t total = 0;
+    for (const auto& c : batch.changes) {
+      if (!opt.exts.empty() && (c.is_dir || !has_ext(c.path, opt.exts))) {
+        if (!(c.change == watch::Change::Renamed && has_ext(c.old_path, opt.exts))) continue;
+      }
+      changes.add(c.root, c.path);
+      ++total;
+    }
+    if (changes.empty()) return;
+    Event e{.kind = Event::Kind::Changes, .path_count = total, .rescan = batch.rescan};
+    e.paths.assign(changes.relative.begin(), changes.relative.begin() + static_cast<long>(std::min<size_t>(changes.relative.size(), 100)));
+    emit(e);
+    disarm_timer(backoff_fd);
+    if (idle()) {
+      current.merge(changes);
+      start_cycle();
+      advance();
+      return;
+    }
+    switch (opt.on_busy) {
+      case OnBusy::Queue:
+        pending.merge(changes);
+        pending_run = true;
+        break;
+      case OnBusy::DoNothing:
+        break;
+      case OnBusy::Restart:
+        current.merge(changes);
+        if (build && !build_cancelled) {
+          build_cancelled = true;
+          build->signal_group(opt.stop_signal);
+        }
+        break;
+      case OnBusy::Signal:
+        if (build) build->signal_group(opt.stop_signal);
+        if (stop) stop->resignal(opt.stop_signal);
+        break;
+    }
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+  void begin_shutdown(int sig) {
+    if (shutting_down) {
+      // A second Ctrl-C: do not make the user wait for the stop timeout.
+      if (stop) stop->kill_now();
+      poll_stop();
+      return;
+    }
+    shutting_down = true;
+    shutdown_signal = sig;
+    child_running_at_shutdown = child && !child->status();
+    controls.clear();
+    pending_run = false;
+    disarm_timer(backoff_fd);
+    // The final stop takes every descendant, the build's processes included.
+    if (build) {
+      remove_fd(build->pidfd());
+      build.reset();
+    }
+  }
+
+  void on_signalfd() {
+    signalfd_siginfo si;
+    while (read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) {
+        on_sigchld();
+      } else {
+        begin_shutdown(sig);
+      }
+    }
+  }
+
+  void dispatch(uint64_t tag) {
+    switch (tag) {
+      case kWatcher:
+        for (const auto& b : watcher->read_batches()) on_batch(b);
+        break;
+      case kSignal: on_signalfd(); break;
+      case kWake: {
+        uint64_t v;
+        ssize_t ignored = read(wakefd, &v, sizeof v);
+        (void)ignored;
+        begin_shutdown(0);
+        break;
+      }
+      case kBackoff: on_backoff(); break;
+      case kChildPidfd:
+      case kBuildPidfd: on_sigchld(); break;
+      case kStopTimer:
+      case kStopPidfd: on_sigchld(); break;
+      default:
+        if (tag >= kExtraBase && tag - kExtraBase < opt.extra_fds.size()) opt.extra_fds[tag - kExtraBase].on_ready();
+        break;
+    }
+  }
+
+  int run() {
+    if (!opt.build.empty()) controls.push_back(Control::Build);
+    controls.push_back(Control::Start);
+    advance();
+    epoll_event events[16];
+    while (!finished) {
+      int n = epoll_wait(epfd, events, 16, -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        error(errno_message(errno, "epoll_wait"));
+        break;
+      }
+      for (int i = 0; i < n && !finished; ++i) dispatch(events[i].data.u64);
+      advance();
+    }
+    if (opt.on_shutdown) opt.on_shutdown();
+    if (shutdown_signal == 0) return 0;
+    if (child_status_at_shutdown && child_status_at_shutdown->signal == 0) return child_status_at_shutdown->code;
+    return 128 + shutdown_signal;
+  }
+};
+
+Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::unique_ptr<watch::Watcher> watcher) {
+  if (options.command.empty()) return Error{"no command given (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
+  if (!options.shell) {
+    auto found = find_program(options.command[0]);
+    if (!found) return found.error();
+  }
+  std::unique_ptr<Supervisor> sup(new Supervisor());
+  auto impl = std::make_unique<Impl>();
+  impl->command_text = join(options.command, " ");
+  impl->opt = std::move(options);
+  impl->watcher = std::move(watcher);
+
+  // Orphans of the child's tree re-parent to us, so we can stop and reap them.
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return errno_error("prctl(PR_SET_CHILD_SUBREAPER)");
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return errno_error("sigprocmask");
+  // A closed --json-events pipe must not kill relive (children get SIGPIPE back).
+  ::signal(SIGPIPE, SIG_IGN);
+
+  impl->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (impl->epfd < 0) return errno_error("epoll_create1");
+  impl->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (impl->sigfd < 0) return errno_error("signalfd");
+  impl->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl->wakefd < 0) return errno_error("eventfd");
+  impl->backoff_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (impl->backoff_fd < 0) return errno_error("timerfd_create");
+  impl->add_fd(impl->sigfd, kSignal, false);
+  impl->add_fd(impl->wakefd, kWake, false);
+  impl->add_fd(impl->backoff_fd, kBackoff, false);
+  if (impl->watcher) impl->add_fd(impl->watcher->fd(), kWatcher, false);
+  for (size_t i = 0; i < impl->opt.extra_fds.size(); ++i) impl->add_fd(impl->opt.extra_fds[i].fd, kExtraBase + i, false);
+  sup->impl_ = std::move(impl);
+  return sup;
+}
+
+Supervisor::~Supervisor() = default;
+
+int Supervisor::run() { return impl_->run(); }
+
+void Supervisor::request_exit() {
+  uint64_t one = 1;
+  ssize_t ignored = ::write(impl_->wakefd, &one, sizeof one);
+  (void)ignored;
+}
+
+void Supervisor::on_batch(const watch::Batch& batch) {
+  impl_->on_batch(batch);
+  impl_->advance();
+}
+
+}  // namespace relive::supervisor

@@ -1,0 +1,358 @@
+// Parsing `relive [OPTIONS] -- COMMAND`: relive.toml first, the command line over it.
+#include "run_options.hpp"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <filesystem>
+#include <toml++/toml.h>
+
+#include <fmt/format.h>
+
+namespace relive::cli {
+
+const char* const kRunHelp = R"(relive — restart a program whenever its files change
+
+Usage: relive [OPTIONS] -- COMMAND [ARGS...]
+
+Starts COMMAND at once (directly, no shell unless --shell), in its own process group, and
+restarts it when a watched file changes: the whole process tree is stopped (the stop
+signal, then SIGKILL after the stop timeout; double-forked daemons included) and every
+process of it has exited before the command starts again.
+
+Watching:
+  -w, --watch PATH          watch PATH (repeatable; default: .)
+  -e, --exts LIST           only files with these extensions count, e.g. py,toml
+  -i, --ignore GLOB         ignore paths matching GLOB (gitignore syntax; repeatable)
+      --no-default-ignore   do not ignore .git/, __pycache__/, editors' swap files, ...
+      --no-vcs-ignore       do not read .gitignore files (.reloadignore still applies)
+      --poll[=MS]           poll every MS milliseconds (default 500) instead of inotify
+Running:
+      --build CMD           run CMD (through sh -c) before each (re)start; if it fails, the
+                            running program keeps running and relive waits for a change
+      --on-busy-update MODE what a change does during a build or a stop: queue (default:
+                            one more run afterwards), restart, do-nothing, signal
+      --restart-on-exit     restart the command when it exits by itself (backoff 0.5 s
+                            doubling to 8 s; reset after 10 s of uptime)
+      --stop-signal SIG     signal that asks the command to stop (default: TERM)
+      --stop-timeout TIME   then SIGKILL after TIME (default: 5s; e.g. 500ms, 2s)
+      --shell               run COMMAND through /bin/sh -c
+      --burst               filter the command's output: debug lines are held back and
+                            written only when an error follows (see `relive burst --help`)
+Output:
+  -q, --quiet               no status lines from relive (errors are still shown)
+      --clear               clear the screen before each restart
+      --json-events FILE    one JSON line per event (changes, build_start, build_end,
+                            start, stop, exit) to FILE, or - for stdout
+      --config FILE         read options from FILE instead of ./relive.toml
+      --no-config           do not read ./relive.toml
+  -h, --help                this help
+
+relive.toml (in the current directory) holds the same options under the same names,
+plus `command`; the command line overrides it:
+  command = ["python3", "app.py"]
+  watch = ["src", "config"]
+  exts = ["py", "toml"]
+  build = "make"
+  stop-timeout = "2s"
+
+The command gets RELIVE_CHANGED_PATHS: the changed paths, one a line, relative to the
+watched directory. Ctrl-C stops the whole tree and exits (130; SIGTERM 143, SIGHUP 129;
+or the command's own exit status when it exits with one). Exit status 2: bad options;
+127: command not found.
+
+Examples:
+  relive -- python3 app.py
+  relive -e go -- go run .
+  relive --build 'cmake --build build' -w src -- build/server --port 8080
+  relive -w src -i '*.log' --restart-on-exit -- node server.js
+  relive --json-events events.jsonl -q -- ./run-tests.sh
+)";
+
+Result<std::chrono::milliseconds> parse_duration(const std::string& what, const std::string& text) {
+  double value = 0;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  auto [rest, ec] = std::from_chars(begin, end, value);
+  std::string_view unit(rest, static_cast<size_t>(end - rest));
+  double factor = 0;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m" || unit == "min") factor = 60'000;
+  if (ec != std::errc() || rest == begin || factor == 0 || value < 0) {
+    return Error{fmt::format("{}: expected a duration such as 5s or 500ms, got \"{}\"", what, text)};
+  }
+  return std::chrono::milliseconds(static_cast<long long>(value * factor));
+}
+
+Result<int> parse_signal(const std::string& what, const std::string& text) {
+  int number = 0;
+  auto [rest, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (ec == std::errc() && rest == text.data() + text.size() && number > 0 && number < NSIG) return number;
+  std::string name = text;
+  for (auto& c : name) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev && name == abbrev) return sig;
+  }
+  return Error{fmt::format("{}: unknown signal \"{}\"", what, text)};
+}
+
+namespace {
+
+// Keys of relive.toml, as the long options.
+Result<void> read_key(const std::string& file, const toml::key& key, const toml::node& value, RunOptions& o) {
+  const auto& src = key.source();
+  auto where = fmt::format("{}:{}:{}: {}", file, src.begin.line, src.begin.column, key.str());
+  auto want_string = [&](std::string& out) -> Result<void> {
+    if (auto s = value.value<std::string>()) {
+      out = *s;
+      return {};
+    }
+    return Error{where + ": expected a string"};
+  };
+  auto want_bool = [&](bool& out) -> Result<void> {
+    if (auto b = value.value<bool>()) {
+      out = *b;
+      return {};
+    }
+    return Error{where + ": expected true or false"};
+  };
+  // A list of strings, or one string (for exts also "py,toml").
+  auto want_list = [&](std::vector<std::string>& out, bool comma_split) -> Result<void> {
+    out.clear();
+    if (auto s = value.value<std::string>()) {
+      out.push_back(*s);
+    } else if (const auto* arr = value.as_array()) {
+      for (const auto& item : *arr) {
+        auto s = item.value<std::string>();
+        if (!s) return Error{where + ": expected a list of strings"};
+        out.push_back(*s);
+      }
+    } else {
+      return Error{where + ": expected a string or a list of strings"};
+    }
+    if (comma_split) {
+      std::vector<std::string> split;
+      for (const auto& item : out) {
+        size_t start = 0;
+        for (;;) {
+          size_t comma = item.find(',', start);
+          auto part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+          if (!part.empty() && part[0] == '.') part = part.substr(1);
+          if (!part.empty()) split.push_back(part);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+      out = split;
+    }
+    return {};
+  };
+  std::string k(key.str());
+  for (auto& c : k) {
+    if (c == '_') c = '-';
+  }
+  if (k == "command") {
+    if (auto s = value.value<std::string>()) {
+      o.command = {*s};
+      o.shell = true;  // one string: a shell command line
+      return {};
+    }
+    return want_list(o.command, false);
+  }
+  if (k == "watch") return want_list(o.watch, false);
+  if (k == "exts") return want_list(o.exts, true);
+  if (k == "ignore") return want_list(o.ignore, false);
+  if (k == "no-default-ignore") return want_bool(o.no_default_ignore);
+  if (k == "no-vcs-ignore") return want_bool(o.no_vcs_ignore);
+  if (k == "poll") {
+    if (auto b = value.value_exact<bool>()) {
+      o.poll_ms = *b ? std::optional<int>(500) : std::nullopt;
+      return {};
+    }
+    if (auto n = value.value_exact<int64_t>(); n && *n > 0) {
+      o.poll_ms = static_cast<int>(*n);
+      return {};
+    }
+    return Error{where + ": expected true, false or a number of milliseconds"};
+  }
+  if (k == "build") return want_string(o.build);
+  if (k == "on-busy-update") return want_string(o.on_busy_update);
+  if (k == "restart-on-exit") return want_bool(o.restart_on_exit);
+  if (k == "stop-signal") {
+    if (auto n = value.value_exact<int64_t>()) {
+      o.stop_signal = std::to_string(*n);
+      return {};
+    }
+    return want_string(o.stop_signal);
+  }
+  if (k == "stop-timeout") {
+    if (auto n = value.value<double>(); n && !value.is_string()) {
+      o.stop_timeout = fmt::format("{}s", *n);
+      return {};
+    }
+    return want_string(o.stop_timeout);
+  }
+  if (k == "shell") return want_bool(o.shell);
+  if (k == "quiet") return want_bool(o.quiet);
+  if (k == "clear") return want_bool(o.clear);
+  if (k == "json-events") return want_string(o.json_events);
+  if (k == "burst") return want_bool(o.burst);
+  return Error{fmt::format("{}:{}:{}: unknown key `{}`", file, src.begin.line, src.begin.column, key.str())};
+}
+
+}  // namespace
+
+Result<void> load_run_config(const std::string& path, RunOptions& options) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    return Error{fmt::format("{}:{}:{}: {}", path, src.begin.line, src.begin.column, e.description())};
+  }
+  for (const auto& [key, value] : table) {
+    auto r = read_key(path, key, value, options);
+    if (!r) return r;
+  }
+  // Validate values now so a bad file is reported with its name.
+  if (auto d = parse_duration(path + ": stop-timeout", options.stop_timeout); !d) return d.error();
+  if (auto s = parse_signal(path + ": stop-signal", options.stop_signal); !s) return s.error();
+  return {};
+}
+
+Result<ParsedArgs> parse_run_args(int argc, char** argv) {
+  ParsedArgs parsed;
+  RunOptions& o = parsed.options;
+  // Split at the first "--": relive's options before it, the command after it.
+  std::vector<std::string> args;
+  bool have_separator = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") {
+      have_separator = true;
+      for (int j = i + 1; j < argc; ++j) o.command.emplace_back(argv[j]);
+      break;
+    }
+    args.push_back(a);
+  }
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") {
+      parsed.help = true;
+      return parsed;
+    }
+  }
+
+  // The config file is read before the command line, which overrides it.
+  std::string config_path = "relive.toml";
+  bool config_explicit = false;
+  bool no_config = false;
+  std::optional<int> poll_flag;
+  bool poll_given = false;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--no-config") {
+      no_config = true;
+    } else if (a == "--config" || a.rfind("--config=", 0) == 0) {
+      if (a == "--config") {
+        if (i + 1 >= args.size()) return Error{"--config: expected a file name"};
+        config_path = args[++i];
+      } else {
+        config_path = a.substr(9);
+      }
+      config_explicit = true;
+    } else if (a == "--poll") {
+      poll_given = true;
+      poll_flag = 500;
+    } else if (a.rfind("--poll=", 0) == 0) {
+      poll_given = true;
+      int ms = 0;
+      auto text = a.substr(7);
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+      if (ec != std::errc() || p != text.data() + text.size() || ms <= 0) {
+        return Error{fmt::format("--poll: expected a number of milliseconds, got \"{}\"", text)};
+      }
+      poll_flag = ms;
+    } else {
+      rest.push_back(a);
+    }
+  }
+  if (!no_config) {
+    std::error_code ec;
+    if (std::filesystem::exists(config_path, ec)) {
+      if (access(config_path.c_str(), R_OK) != 0) return Error{fmt::format("{}: cannot read: {}", config_path, strerror(errno))};
+      RunOptions from_file;
+      auto r = load_run_config(config_path, from_file);
+      if (!r) return r.error();
+      auto command = o.command;
+      o = from_file;
+      if (have_separator) {
+        o.command = command;
+        o.shell = false;
+      }
+    } else if (config_explicit) {
+      return Error{fmt::format("--config: {}: no such file", config_path)};
+    }
+  }
+  if (poll_given) o.poll_ms = poll_flag;
+
+  CLI::App app{"relive"};
+  app.set_help_flag();  // handled above, with our own text
+  std::vector<std::string> watch, exts, ignore;
+  app.add_option("-w,--watch", watch);
+  app.add_option("-e,--exts", exts)->delimiter(',');
+  app.add_option("-i,--ignore", ignore);
+  app.add_flag("--no-default-ignore", o.no_default_ignore);
+  app.add_flag("--no-vcs-ignore", o.no_vcs_ignore);
+  app.add_option("--build", o.build);
+  app.add_option("--on-busy-update", o.on_busy_update);
+  app.add_flag("--restart-on-exit", o.restart_on_exit);
+  app.add_option("--stop-signal", o.stop_signal);
+  app.add_option("--stop-timeout", o.stop_timeout);
+  app.add_flag("--shell", o.shell);
+  app.add_flag("-q,--quiet", o.quiet);
+  app.add_flag("--clear", o.clear);
+  app.add_option("--json-events", o.json_events);
+  app.add_flag("--burst", o.burst);
+  app.add_flag("--version", parsed.version);
+  std::vector<std::string> reversed(rest.rbegin(), rest.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ExtrasError& e) {
+    // CLI11: "The following arguments were not expected: --bogus x"; name the first.
+    std::string what = e.what();
+    auto colon = what.find(": ");
+    std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
+    first = first.substr(0, first.find(' '));
+    if (!have_separator && !first.empty() && first[0] != '-') {
+      return Error{"missing `--` before the command (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
+    }
+    return Error{fmt::format("unknown option {} (see relive --help)", first)};
+  } catch (const CLI::ParseError& e) {
+    return Error{fmt::format("{} (see relive --help)", e.what())};
+  }
+  if (!app.remaining().empty()) return Error{fmt::format("unknown option {} (see relive --help)", app.remaining().front())};
+  if (!watch.empty()) o.watch = watch;
+  if (!ignore.empty()) o.ignore.insert(o.ignore.end(), ignore.begin(), ignore.end());
+  if (!exts.empty()) {
+    o.exts.clear();
+    for (auto e : exts) {
+      if (!e.empty() && e[0] == '.') e = e.substr(1);
+      if (!e.empty()) o.exts.push_back(e);
+    }
+  }
+  if (parsed.version) return parsed;
+  if (!have_separator && o.command.empty()) {
+    return Error{"missing `--` before the command (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
+  }
+  if (o.command.empty()) return Error{"no command after `--` (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
+  return parsed;
+}
+
+}  // namespace relive::cli
