@@ -188,6 +188,7 @@ def main():
     ap.add_argument("--tools", default="relive,floor,entr,watchmedo,nodemon,chokidar")
     ap.add_argument("--relive", default=os.path.join(ROOT, "build", "relive"))
     args = ap.parse_args()
+    args.relive = os.path.abspath(args.relive)
 
     work = tempfile.mkdtemp(prefix="relive-latency-")
     try:

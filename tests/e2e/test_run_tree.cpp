@@ -85,11 +85,14 @@ TEST(RunTree, ChildIgnoringStopSignalIsKilledAfterTheTimeout) {
   EXPECT_FALSE(in_proc_table(std::stoi(file_lines(log)[1])));
 }
 
-// A server that binds without SO_REUSEADDR and hands its socket to a grandchild too, so the
-// port is free only once the whole old tree is gone.
-std::string server_script(int port, const fs::path& log) {
+// A server that hands its socket to a grandchild too, so the port is free only once the
+// whole old tree is gone. Without SO_REUSEADDR the bind also fails while a TIME_WAIT
+// connection remains on the port (the server closes first), so `reuse` is for tests that
+// connect to it.
+std::string server_script(int port, const fs::path& log, bool reuse = false) {
   return "import os, socket, sys, time\n"
-         "s = socket.socket()\n"
+         "s = socket.socket()\n" +
+         std::string(reuse ? "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" : "") +
          "try:\n"
          "    s.bind(('127.0.0.1', " + std::to_string(port) + "))\n"
          "except OSError as e:\n"
@@ -131,7 +134,7 @@ TEST(RunTree, FailingBuildLeavesTheOldChildServing) {
   TempDir src, out;
   int port = free_port();
   write_file(src / "app.py", "0\n");
-  write_file(out / "server.py", server_script(port, out / "server.log"));
+  write_file(out / "server.py", server_script(port, out / "server.log", /*reuse=*/true));
   // The build fails while src/BROKEN exists, printing why.
   std::string build = "if [ -f '" + (src / "BROKEN").string() + "' ]; then echo 'error: app.py:1: broken' >&2; exit 2; fi";
   Process relive(relive_argv({"-w", src.path().string(), "--build", build, "--", python3(), (out / "server.py").string()}));
