@@ -156,8 +156,10 @@ struct RecordHeader {
   RecordPrefix prefix;
   FormatFn format_fn;
   const char* format_data;  // the format string is a compile-time string: static storage
-  size_t format_size;
-  SourceLocation location;
+  const char* file;         // the source location, from __builtin_FILE etc.
+  const char* function;
+  uint32_t format_size;
+  int32_t line;
   int64_t time_ns;  // coarse real time, ns since the epoch
 };
 static_assert(sizeof(RecordHeader) % 8 == 0);
@@ -166,6 +168,8 @@ constexpr size_t round_up8(size_t n) { return (n + 7) & ~size_t{7}; }
 
 // A FIFO of variable-size records in preallocated storage, bounded by bytes and by count.
 // Allocating a record evicts the oldest ones until the new one fits. One thread only.
+// The bytes each record took are also kept in a small side array, so that evicting the
+// oldest record (once per message when full) never reads the far end of the storage.
 class Ring {
  public:
   Ring(size_t bytes, size_t max_records);
@@ -175,17 +179,32 @@ class Ring {
   size_t capacity() const { return capacity_; }
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
-  void clear() { head_ = tail_ = used_ = 0; count_ = 0; }
+  void clear() { head_ = tail_ = used_ = first_ = count_ = 0; }
 
   // Room for a record of `bytes` (a multiple of 8, at most capacity()).
   std::byte* allocate(size_t bytes) {
-    if (count_ >= max_records_) pop_oldest();
-    if (head_ + bytes > capacity_) [[unlikely]] wrap();
-    while (capacity_ - used_ < bytes) pop_oldest();
+    if (count_ == max_records_) pop_oldest();
+    // A record never straddles the end of the storage: the rest of it becomes padding.
+    size_t padding = head_ + bytes > capacity_ ? capacity_ - head_ : 0;
+    while (capacity_ - used_ < padding + bytes) {
+      if (count_ == 0) [[unlikely]] {  // empty: start over at the beginning, no padding
+        head_ = tail_ = used_ = first_ = 0;
+        padding = 0;
+        break;
+      }
+      pop_oldest();
+    }
+    if (padding != 0) [[unlikely]] {
+      new (data_.get() + head_) RecordPrefix{static_cast<uint32_t>(padding), 0, 0, 0};
+      head_ = 0;
+    }
     std::byte* p = data_.get() + head_;
     head_ += bytes;
     if (head_ == capacity_) head_ = 0;
-    used_ += bytes;
+    used_ += padding + bytes;
+    size_t last = first_ + count_;
+    if (last >= max_records_) last -= max_records_;
+    taken_[last] = static_cast<uint32_t>(padding + bytes);
     ++count_;
     return p;
   }
@@ -204,29 +223,24 @@ class Ring {
   }
 
  private:
-  void pop_oldest() {
-    while (used_ > 0) {
-      const auto* p = std::launder(reinterpret_cast<const RecordPrefix*>(data_.get() + tail_));
-      const bool was_record = p->is_record;
-      const size_t size = p->size;
-      tail_ += size;
-      if (tail_ == capacity_) tail_ = 0;
-      used_ -= size;
-      if (was_record) {
-        --count_;
-        return;
-      }
-    }
+  void pop_oldest() {  // precondition: count_ > 0
+    const size_t taken = taken_[first_];
+    tail_ += taken;
+    if (tail_ >= capacity_) tail_ -= capacity_;
+    used_ -= taken;
+    if (++first_ == max_records_) first_ = 0;
+    --count_;
   }
-  void wrap();  // pads the end of the storage so the next record starts at offset 0
 
   std::unique_ptr<std::byte[]> data_;
+  std::unique_ptr<uint32_t[]> taken_;  // per record, oldest at first_: its bytes + padding before it
   size_t capacity_;
   size_t max_records_;
   size_t head_ = 0;   // where the next record goes
-  size_t tail_ = 0;   // the oldest record (or padding)
+  size_t tail_ = 0;   // the oldest record, or the padding before it
   size_t used_ = 0;   // bytes between tail_ and head_, padding included
-  size_t count_ = 0;  // records, padding excluded
+  size_t first_ = 0;  // index of the oldest record in taken_
+  size_t count_ = 0;  // records
 };
 
 // What the hot path needs of a thread's state for one Logger (the rest is in the .cpp).
@@ -419,7 +433,8 @@ class Logger final : public ScopeTarget {
     std::byte* p = ring.allocate(bytes);
     new (p) detail::RecordHeader{{static_cast<uint32_t>(bytes), 1, static_cast<uint8_t>(level), 0},
                                  &detail::format_record<detail::CaptureOf<Args>...>, text.data(),
-                                 text.size(), location, detail::coarse_now_ns()};
+                                 location.file, location.function, static_cast<uint32_t>(text.size()),
+                                 location.line, detail::coarse_now_ns()};
     std::byte* a = p + sizeof(detail::RecordHeader);
     ((a = detail::CaptureOf<Args>::write(a, args)), ...);
     (void)a;

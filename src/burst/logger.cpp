@@ -147,8 +147,8 @@ void Logger::buffer_oversized(Level level, fmt::string_view format, SourceLocati
   if (state == nullptr) state = attach_thread();
   std::byte* p = state->active->allocate(sizeof(detail::RecordHeader));
   new (p) detail::RecordHeader{{static_cast<uint32_t>(sizeof(detail::RecordHeader)), 1, static_cast<uint8_t>(level), 0},
-                               &format_oversized, format.data(), format.size(), location,
-                               detail::coarse_now_ns()};
+                               &format_oversized, format.data(), location.file, location.function,
+                               static_cast<uint32_t>(format.size()), location.line, detail::coarse_now_ns()};
 }
 
 void Logger::write_now(Level level, SourceLocation location, fmt::string_view format,
@@ -184,7 +184,8 @@ void Logger::write_now(Level level, SourceLocation location, fmt::string_view fo
       }
       // Coarse stamps may lag the precise one of the last written line; never go back.
       impl_->emit(name_, static_cast<Level>(record.prefix.level),
-                  from_ns(std::max(record.time_ns, last_written_ns)), record.location,
+                  from_ns(std::max(record.time_ns, last_written_ns)),
+                  SourceLocation{record.file, record.function, record.line},
                   {record_text.data(), record_text.size()});
     });
   }
