@@ -93,7 +93,8 @@ class Watcher {
   virtual void start(std::function<void(const Batch&)> on_batch) = 0;
   virtual void stop() = 0;
 
-  // How many inotify watches are in use, and how many directories are polled instead.
+  // How many inotify watches are in use, and how many directories are polled instead, as
+  // of the last processed events (updated before batches are handed out). Any thread.
   virtual size_t watch_count() const = 0;
   virtual size_t polled_count() const = 0;
 };

@@ -161,16 +161,8 @@ class WatcherImpl final : public Watcher {
     drain(stop_fd_);
   }
 
-  size_t watch_count() const override {
-    size_t n = 0;
-    for (const auto& root : roots_) n += root->watch_count();
-    return n;
-  }
-  size_t polled_count() const override {
-    size_t n = 0;
-    for (const auto& root : roots_) n += root->polled_count();
-    return n;
-  }
+  size_t watch_count() const override { return watch_count_.load(std::memory_order_relaxed); }
+  size_t polled_count() const override { return polled_count_.load(std::memory_order_relaxed); }
 
  private:
   void add_to_epoll(int fd) {
@@ -211,7 +203,16 @@ class WatcherImpl final : public Watcher {
       disarm(flush_timer_);
       flush_armed_ = false;
     }
-    bool want_poll = polled_count() > 0 || ctx_.force_poll;
+    size_t watched = 0;
+    size_t polled = 0;
+    for (const auto& root : roots_) {
+      watched += root->watch_count();
+      polled += root->polled_count();
+    }
+    // Published for other threads; read_batches() runs on one thread only.
+    watch_count_.store(watched, std::memory_order_relaxed);
+    polled_count_.store(polled, std::memory_order_relaxed);
+    bool want_poll = polled > 0 || ctx_.force_poll;
     for (const auto& root : roots_) want_poll = want_poll || root->dir_count() == 0;
     if (want_poll != poll_armed_) {
       if (want_poll) arm_periodic(poll_timer_, options_.poll_interval.value_or(options_.fallback_poll_interval));
@@ -220,8 +221,6 @@ class WatcherImpl final : public Watcher {
     }
     if (ctx_.out_of_watches && !warned_out_of_watches_) {
       warned_out_of_watches_ = true;
-      size_t watched = watch_count();
-      size_t polled = polled_count();
       std::string limit = options_.max_watches > 0 ? std::to_string(options_.max_watches) + " (limited by Options::max_watches)"
                                                   : read_sysctl("/proc/sys/fs/inotify/max_user_watches");
       options_.on_warning("out of inotify watches: fs.inotify.max_user_watches is " + limit + ", this tree needs " +
@@ -249,6 +248,8 @@ class WatcherImpl final : public Watcher {
   Clock::time_point last_event_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<size_t> watch_count_{0};
+  std::atomic<size_t> polled_count_{0};
 };
 
 }  // namespace
