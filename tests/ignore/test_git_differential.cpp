@@ -336,11 +336,11 @@ size_t run_seeds(unsigned first_seed, unsigned repos, const Variant& v) {
 TEST(GitDifferential, TreeAtTheTopOfItsRepository) { run_seeds(1000, 20, Variant{}); }
 
 // Many trees per git call; each Matcher's root is a subdirectory of the repository.
-TEST(GitDifferential, ManyTreesInSubdirectories) { run_seeds(2000, 8, Variant{.trees_per_repo = 12}); }
+TEST(GitDifferential, ManyTreesInSubdirectories) { run_seeds(2000, 6, Variant{.trees_per_repo = 12}); }
 
 // Plus rules above the roots, .git/info/exclude and a global excludes file.
 TEST(GitDifferential, WithTopRulesInfoExcludeAndGlobalExcludesFile) {
-  run_seeds(5000, 15, Variant{.trees_per_repo = 4, .top_rules = true, .info_exclude = true, .global_file = true});
+  run_seeds(5000, 12, Variant{.trees_per_repo = 4, .top_rules = true, .info_exclude = true, .global_file = true});
 }
 
 TEST(GitDifferential, InfoExcludeAndGlobalFileAnchoredAtTheRoot) {

@@ -160,6 +160,7 @@ int run_check_ignore(int argc, char** argv) {
     return true;
   };
   if (s.from_stdin) {
+    std::ios::sync_with_stdio(false);  // stdin is read only through std::cin
     for (std::string line; std::getline(std::cin, line, s.nul ? '\0' : '\n');) {
       if (!s.nul && !line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
