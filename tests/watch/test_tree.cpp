@@ -66,7 +66,14 @@ TEST(Tree, FilesCreatedBeforeTheWatchExistedAreReportedOnce) {
       if (c.change == Change::Created) seen.insert(c.path);
     }
   }
-  for (int i = 0; i < 200; ++i) EXPECT_EQ(seen.count("burst/f" + std::to_string(i)), 1u) << i;
+  for (int i = 0; i < 200; ++i) {
+    std::string path = "burst/f" + std::to_string(i);
+    std::string where;
+    for (const auto& b : batches) {
+      if (find(b, path)) where += "{" + describe(b).substr(0, 300) + "} ";
+    }
+    EXPECT_EQ(seen.count(path), 1u) << path << " in " << where;
+  }
   EXPECT_EQ(seen.count("burst"), 1u);
 }
 
