@@ -278,13 +278,28 @@ struct Options {
   std::vector<ExtraFd> extra_fds{};
   // Called once the last child tree is gone, before run() returns (flush output).
   std::function<void()> on_shutdown{};
+
+  // Zero-downtime restarts (docs/zero-downtime.md).
+  // `sockets`: --socket specs ("8080", "tcp:0.0.0.0:80", "unix:/run/a.sock"), bound once
+  // by create() and handed to every child with systemd's LISTEN_FDS protocol.
+  std::vector<std::string> sockets{};
+  // `graceful`: overlapped restart. The new child starts while the old one still runs;
+  // once the new one is ready the old one is stopped (stop signal, drain up to
+  // stop_timeout, SIGKILL). A new child that exits or is not ready within
+  // `ready_timeout` is stopped, the old one keeps running, and the failure is printed
+  // with the new child's last lines of output.
+  bool graceful = false;
+  // How readiness is known: "" or "notify" (READY=1 on NOTIFY_SOCKET), "tcp:PORT",
+  // "http://HOST:PORT/PATH" or "delay:MS". Used by graceful restarts.
+  std::string ready{};
+  std::chrono::milliseconds ready_timeout{30000};
 };
 
 class Supervisor {
  public:
   // Checks the command exists (PATH lookup; Error "command not found: NAME", for which
-  // the command exits 127), becomes a child subreaper, blocks the signals it reads through
-  // its signalfd. Takes ownership of `watcher` (may be null: no restarts on change).
+  // the command exits 127), parses `ready` and binds `sockets` (Error naming the spec),
+  // becomes a child subreaper, blocks the signals it reads through its signalfd. Takes ownership of `watcher` (may be null: no restarts on change).
   static Result<std::unique_ptr<Supervisor>> create(Options options,
                                                     std::unique_ptr<watch::Watcher> watcher);
   ~Supervisor();

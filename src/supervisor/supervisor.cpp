@@ -22,7 +22,10 @@
 
 #include <fmt/format.h>
 
+#include "output_tail.hpp"
+#include "readiness.hpp"
 #include "relive/watch.hpp"
+#include "sockets.hpp"
 
 namespace relive::supervisor {
 
@@ -37,10 +40,15 @@ enum Tag : uint64_t {
   kBuildPidfd,
   kStopTimer,
   kStopPidfd,
+  kNextPidfd,  // --graceful: the new child, until it is ready
+  kReady,      // --graceful: its readiness wait
   kExtraBase = 1000,
+  kTapBase = 1ull << 32,  // + fd: a pipe carrying a child's output (OutputTail)
 };
 
-enum class Control { Build, Stop, Start };
+// StartNext: --graceful's overlapped start (the old child keeps running until the new
+// one is ready).
+enum class Control { Build, Stop, Start, StartNext };
 
 // The paths of one or more batches, each once, in first-seen order.
 struct ChangeSet {
@@ -119,6 +127,17 @@ struct Supervisor::Impl {
   std::string command_text;
 
   std::unique_ptr<Child> child;
+  // Zero-downtime (docs/zero-downtime.md): sockets bound once for relive's life; during
+  // an overlapped restart `next` is the new child until it is ready, then it becomes
+  // `child`; `retiring` is the generation being stopped (the old child, or a next that
+  // failed), so that `child` keeps serving meanwhile.
+  ListenSockets sockets;
+  ReadySpec ready_spec;
+  std::unique_ptr<Child> next;
+  std::unique_ptr<ReadinessWait> next_ready;
+  std::unique_ptr<OutputTail> next_tail;
+  std::vector<std::unique_ptr<OutputTail>> taps;  // output pipes still being forwarded
+  std::unique_ptr<Child> retiring;
   bool child_exit_handled = false;
   std::unique_ptr<Child> build;
   std::chrono::steady_clock::time_point build_started;
@@ -171,7 +190,7 @@ struct Supervisor::Impl {
   }
   void remove_fd(int fd) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr); }
 
-  bool busy() const { return build || stop; }
+  bool busy() const { return build || stop || next; }
   bool idle() const { return !busy() && controls.empty(); }
 
   // ---- the queue of controls ------------------------------------------------------------
@@ -184,8 +203,12 @@ struct Supervisor::Impl {
     bool running = child && !child->status();
     info(fmt::format("{} changed, {}", current.summary(), running ? "restarting" : "starting"));
     if (!opt.build.empty()) controls.push_back(Control::Build);
-    controls.push_back(Control::Stop);
-    controls.push_back(Control::Start);
+    if (opt.graceful && running) {
+      controls.push_back(Control::StartNext);
+    } else {
+      controls.push_back(Control::Stop);
+      controls.push_back(Control::Start);
+    }
   }
 
   void advance() {
@@ -213,6 +236,7 @@ struct Supervisor::Impl {
         case Control::Build: start_build(); break;
         case Control::Stop: begin_stop(/*final=*/false); break;
         case Control::Start: start_child(); break;
+        case Control::StartNext: start_next(); break;
       }
     }
   }
@@ -259,17 +283,25 @@ struct Supervisor::Impl {
 
   // ---- stop -----------------------------------------------------------------------------
   void begin_stop(bool final) {
-    if (!final && !child) return;
+    // --graceful: a retiring generation is stopped while `child` keeps running.
+    Child* target = (!final && retiring) ? retiring.get() : child.get();
+    if (!final && !target) return;
     TreeStop::Options so;
     so.stop_signal = (final && shutdown_signal == SIGINT) ? SIGINT : opt.stop_signal;
     so.timeout = opt.stop_timeout;
     so.everything = final;
     if (build) so.exclude_roots.push_back(build->pid());
+    if (target == retiring.get() && child) {
+      // The generation that keeps running is not part of the one being stopped; orphans
+      // that started after it are its own.
+      so.exclude_roots.push_back(child->pid());
+      if (child->start_ticks() >= retiring->start_ticks()) so.newer_generation_ticks = child->start_ticks();
+    }
     so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
     stop_is_final = final;
-    stop_pid = child ? child->pid() : 0;
+    stop_pid = target ? target->pid() : 0;
     stop_started = std::chrono::steady_clock::now();
-    stop = std::make_unique<TreeStop>(child.get(), std::move(so));
+    stop = std::make_unique<TreeStop>(target, std::move(so));
     add_fd(stop->timeout_fd(), kStopTimer, false);
     poll_stop();
   }
@@ -290,20 +322,22 @@ struct Supervisor::Impl {
     double took = ms_since(stop_started);
     stop.reset();  // closes its fds, which takes them out of the epoll set
     stop_fds_registered.clear();
-    if (child && !child_exit_handled && child->status()) {
+    Child* target = retiring ? retiring.get() : child.get();
+    if (!retiring && child && !child_exit_handled && child->status()) {
       child_exit_handled = true;  // we stopped it: the Stop event says so
       if (shutting_down && child_running_at_shutdown) child_status_at_shutdown = child->status();
     }
     if (stop_pid) {
       Event e{.kind = Event::Kind::Stop, .pid = stop_pid, .killed = killed, .duration_ms = took};
-      if (child && child->status()) e.status = child->status();
+      if (target && target->status()) e.status = target->status();
       emit(e);
       if (killed) {
         info(fmt::format("{} did not stop within {} ms of the stop signal; killed", command_text,
                          opt.stop_timeout.count()));
       }
     }
-    child.reset();
+    if (retiring) retiring.reset();
+    else child.reset();
     if (stop_is_final) finished = true;
   }
 
@@ -315,6 +349,7 @@ struct Supervisor::Impl {
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
     if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
     current = ChangeSet{};
+    hand_sockets(spec);
     if (opt.prepare_child) opt.prepare_child(spec);
     auto c = Child::start(spec);
     if (!c) {
@@ -328,8 +363,144 @@ struct Supervisor::Impl {
     emit(Event{.kind = Event::Kind::Start, .pid = child->pid(), .message = command_text});
   }
 
+  // ---- zero downtime (docs/zero-downtime.md) -------------------------------------------
+  // The sockets (LISTEN_FDS protocol; LISTEN_PID is filled in by Child::start) and no
+  // protocol variable relive itself inherited.
+  void hand_sockets(ChildSpec& spec) {
+    if (sockets.empty() && !opt.graceful) return;
+    for (const auto& name : protocol_variables()) spec.unset_env.push_back(name);
+    if (sockets.empty()) return;
+    spec.pass_fds = sockets.fds();
+    spec.set_listen_pid = true;
+    for (auto& e : sockets.child_env()) spec.env.push_back(std::move(e));
+  }
+
+  // --graceful: start the new generation beside the running one.
+  void start_next() {
+    if (!child || child->status()) {  // nothing running to overlap with: a plain restart
+      controls.push_front(Control::Start);
+      controls.push_front(Control::Stop);
+      return;
+    }
+    auto wait = ReadinessWait::create(ready_spec, ReadyOptions{.timeout = opt.ready_timeout});
+    if (!wait) {
+      error(fmt::format("cannot wait for readiness: {}; pid {} keeps running", wait.error().message, child->pid()));
+      return;
+    }
+    ChildSpec spec;
+    spec.argv = opt.command;
+    spec.shell = opt.shell;
+    spec.unset_env = {"RELIVE_CHANGED_PATHS"};
+    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    current = ChangeSet{};
+    hand_sockets(spec);
+    for (auto& e : (*wait)->child_env()) spec.env.push_back(std::move(e));
+    if (opt.prepare_child) opt.prepare_child(spec);
+    // Its output passes through relive, which keeps the last lines for a failure report
+    // (unless --burst already pipes it).
+    std::unique_ptr<OutputTail> tail;
+    if (spec.stdout_fd < 0 && spec.stderr_fd < 0) {
+      if (auto t = OutputTail::create(20)) {
+        tail = std::move(*t);
+        spec.stdout_fd = tail->child_stdout();
+        spec.stderr_fd = tail->child_stderr();
+      }
+    }
+    auto c = Child::start(spec);
+    if (tail) tail->close_child_ends();
+    if (!c) {
+      error(fmt::format("cannot start: {}; pid {} keeps running", c.error().message, child->pid()));
+      emit(Event{.kind = Event::Kind::Error, .message = c.error().message});
+      return;
+    }
+    next = std::move(*c);
+    next_ready = std::move(*wait);
+    next_ready->start(next->pid());
+    add_fd(next->pidfd(), kNextPidfd, true);
+    add_fd(next_ready->fd(), kReady, false);
+    if (tail) {
+      for (int fd : tail->fds()) add_fd(fd, kTapBase + static_cast<uint64_t>(fd), false);
+      next_tail = std::move(tail);
+    }
+    emit(Event{.kind = Event::Kind::Start, .pid = next->pid(), .message = command_text});
+    info(fmt::format("started pid {} beside pid {}; waiting for {} (up to {} ms)", next->pid(), child->pid(),
+                     next_ready->describe(), opt.ready_timeout.count()));
+    on_ready_event();  // a delay:0 wait is ready at once
+  }
+
+  void on_ready_event() {
+    if (!next || !next_ready) return;
+    switch (next_ready->process()) {
+      case ReadinessWait::State::Waiting: return;
+      case ReadinessWait::State::Ready: promote_next(); return;
+      case ReadinessWait::State::Failed: abandon_next(next_ready->failure()); return;
+    }
+  }
+
+  void end_readiness_wait() {
+    if (!next_ready) return;
+    remove_fd(next_ready->fd());
+    next_ready.reset();
+  }
+
+  // The new generation is ready: it becomes `child`; the old one retires (stop, drain).
+  void promote_next() {
+    info(fmt::format("pid {} ready after {} ms; stopping pid {}", next->pid(), next_ready->elapsed().count(),
+                     child->pid()));
+    end_readiness_wait();
+    if (next_tail) taps.push_back(std::move(next_tail));
+    retiring = std::move(child);
+    child = std::move(next);
+    child_exit_handled = false;
+    backoff = std::chrono::milliseconds{0};
+    begin_stop(/*final=*/false);
+  }
+
+  // The new generation failed (exited, or not ready in time): stop it, keep the old one,
+  // and say why with its last output.
+  void abandon_next(const std::string& reason) {
+    if (next_tail) next_tail->drain();
+    error(fmt::format("restart failed: new pid {} {}; pid {} keeps running", next->pid(), reason, child->pid()));
+    emit(Event{.kind = Event::Kind::Error, .pid = next->pid(), .message = "restart failed: " + reason});
+    if (next_tail) {
+      auto lines = next_tail->last_lines();
+      if (!lines.empty()) {
+        error(fmt::format("last output of pid {}:", next->pid()));
+        for (const auto& line : lines) print("  | " + line, "\x1b[31m");
+      }
+      taps.push_back(std::move(next_tail));
+    }
+    end_readiness_wait();
+    retiring = std::move(next);
+    begin_stop(/*final=*/false);
+  }
+
+  void check_next_exit() {
+    if (!next || !next->status() || shutting_down) return;
+    auto status = *next->status();
+    emit(Event{.kind = Event::Kind::Exit, .pid = next->pid(), .status = status});
+    abandon_next(status.describe() + " before it was ready");
+  }
+
+  void on_tap(int fd) {
+    auto forward = [fd](OutputTail& tail) {
+      for (int f : tail.fds())
+        if (f == fd) return tail.on_readable(fd), true;
+      return false;
+    };
+    if (next_tail && forward(*next_tail)) return;
+    for (auto it = taps.begin(); it != taps.end(); ++it) {
+      if (forward(**it)) {
+        if ((*it)->finished()) taps.erase(it);
+        return;
+      }
+    }
+  }
+
   // ---- exits ----------------------------------------------------------------------------
   void route_status(pid_t pid, ExitStatus s) {
+    if (next && pid == next->pid() && !next->status()) next->set_status(s);
+    if (retiring && pid == retiring->pid() && !retiring->status()) retiring->set_status(s);
     if (child && pid == child->pid() && !child->status()) child->set_status(s);
     if (build && pid == build->pid() && !build->status()) build->set_status(s);
   }
@@ -337,6 +508,7 @@ struct Supervisor::Impl {
   void on_sigchld() {
     reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); });
     check_child_exit();
+    check_next_exit();
     check_build_exit();
     poll_stop();
   }
@@ -438,6 +610,14 @@ struct Supervisor::Impl {
     controls.clear();
     pending_run = false;
     disarm_timer(backoff_fd);
+    // --graceful: a new generation still starting goes with the final stop like the rest;
+    // its output keeps being forwarded until then.
+    end_readiness_wait();
+    if (next_tail) taps.push_back(std::move(next_tail));
+    if (next) {
+      remove_fd(next->pidfd());
+      next.reset();
+    }
     // The final stop takes every descendant, the build's processes included.
     if (build) {
       remove_fd(build->pidfd());
@@ -475,7 +655,13 @@ struct Supervisor::Impl {
       case kBuildPidfd: on_sigchld(); break;
       case kStopTimer:
       case kStopPidfd: on_sigchld(); break;
+      case kNextPidfd: on_sigchld(); break;
+      case kReady: on_ready_event(); break;
       default:
+        if (tag >= kTapBase) {
+          on_tap(static_cast<int>(tag - kTapBase));
+          break;
+        }
         if (tag >= kExtraBase && tag - kExtraBase < opt.extra_fds.size()) opt.extra_fds[tag - kExtraBase].on_ready();
         break;
     }
@@ -496,6 +682,7 @@ struct Supervisor::Impl {
       for (int i = 0; i < n && !finished; ++i) dispatch(events[i].data.u64);
       advance();
     }
+    for (auto& tap : taps) tap->drain();
     if (opt.on_shutdown) opt.on_shutdown();
     if (shutdown_signal == 0) return 0;
     if (child_status_at_shutdown && child_status_at_shutdown->signal == 0) return child_status_at_shutdown->code;
@@ -513,6 +700,25 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   auto impl = std::make_unique<Impl>();
   impl->command_text = join(options.command, " ");
   impl->opt = std::move(options);
+  // Zero downtime: a bad --ready or --socket is reported before anything starts; the
+  // sockets are bound now, once, for relive's whole life.
+  if (impl->opt.graceful || !impl->opt.ready.empty()) {
+    auto ready = parse_ready_spec(impl->opt.ready.empty() ? "notify" : impl->opt.ready);
+    if (!ready) return ready.error();
+    impl->ready_spec = *ready;
+  }
+  if (impl->opt.ready_timeout <= std::chrono::milliseconds{0}) return Error{"--ready-timeout must be greater than 0"};
+  std::vector<SocketSpec> socket_specs;
+  for (const auto& text : impl->opt.sockets) {
+    auto spec = parse_socket_spec(text);
+    if (!spec) return spec.error();
+    socket_specs.push_back(*spec);
+  }
+  if (!socket_specs.empty()) {
+    auto bound = ListenSockets::bind(socket_specs);
+    if (!bound) return bound.error();
+    impl->sockets = std::move(*bound);
+  }
   impl->watcher = std::move(watcher);
 
   // Orphans of the child's tree re-parent to us, so we can stop and reap them.

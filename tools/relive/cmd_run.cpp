@@ -79,6 +79,8 @@ int run_supervise(int argc, char** argv) {
   if (!stop_signal) return fail(stop_signal.error().message);
   auto stop_timeout = parse_duration("--stop-timeout", o.stop_timeout);
   if (!stop_timeout) return fail(stop_timeout.error().message);
+  auto ready_timeout = parse_duration("--ready-timeout", o.ready_timeout);
+  if (!ready_timeout) return fail(ready_timeout.error().message);
 
   std::vector<fs::path> roots;
   for (const auto& w : (o.watch.empty() ? std::vector<std::string>{"."} : o.watch)) {
@@ -128,6 +130,10 @@ int run_supervise(int argc, char** argv) {
   so.stop_signal = *stop_signal;
   so.stop_timeout = *stop_timeout;
   so.restart_on_exit = o.restart_on_exit;
+  so.sockets = o.sockets;
+  so.graceful = o.graceful;
+  so.ready = o.ready;
+  so.ready_timeout = *ready_timeout;
   so.quiet = o.quiet;
   so.clear = o.clear;
   const char* no_color = std::getenv("NO_COLOR");

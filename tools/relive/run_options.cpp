@@ -42,6 +42,20 @@ Running:
       --shell               run COMMAND through /bin/sh -c
       --burst               filter the command's output: debug lines are held back and
                             written only when an error follows (see `relive burst --help`)
+Zero downtime (docs/zero-downtime.md):
+      --socket SPEC         bind SPEC once and hand it to every start of the command
+                            (fd 3, 4, ...; LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES as
+                            systemd does): 8080 (= tcp:127.0.0.1:8080), tcp:0.0.0.0:80,
+                            tcp:[::1]:8080, udp:HOST:PORT, unix:/path; repeatable.
+                            Connections wait in the backlog during a restart
+      --graceful            overlapped restart: start the new command while the old one
+                            serves; stop the old one once the new one is ready. If the new
+                            one exits or is not ready in time, it is stopped and the old
+                            one keeps running
+      --ready CHECK         how readiness is known: notify (default: READY=1 on
+                            $NOTIFY_SOCKET), tcp:PORT, http://HOST:PORT/PATH (2xx),
+                            delay:MS. Probe a port only the new process answers
+      --ready-timeout TIME  how long to wait for readiness (default: 30s)
 Output:
   -q, --quiet               no status lines from relive (errors are still shown)
       --clear               clear the screen before each restart
@@ -70,6 +84,7 @@ Examples:
   relive --build 'cmake --build build' -w src -- build/server --port 8080
   relive -w src -i '*.log' --restart-on-exit -- node server.js
   relive --json-events events.jsonl -q -- ./run-tests.sh
+  relive --socket 8080 --graceful -w src -- build/server
 )";
 
 Result<std::chrono::milliseconds> parse_duration(const std::string& what, const std::string& text) {
@@ -203,6 +218,16 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
   if (k == "clear") return want_bool(o.clear);
   if (k == "json-events") return want_string(o.json_events);
   if (k == "burst") return want_bool(o.burst);
+  if (k == "socket" || k == "sockets") return want_list(o.sockets, false);
+  if (k == "graceful") return want_bool(o.graceful);
+  if (k == "ready") return want_string(o.ready);
+  if (k == "ready-timeout") {
+    if (auto n = value.value<double>(); n && !value.is_string()) {
+      o.ready_timeout = fmt::format("{}s", *n);
+      return {};
+    }
+    return want_string(o.ready_timeout);
+  }
   return Error{fmt::format("{}:{}:{}: unknown key `{}`", file, src.begin.line, src.begin.column, key.str())};
 }
 
@@ -222,6 +247,7 @@ Result<void> load_run_config(const std::string& path, RunOptions& options) {
   }
   // Validate values now so a bad file is reported with its name.
   if (auto d = parse_duration(path + ": stop-timeout", options.stop_timeout); !d) return d.error();
+  if (auto d = parse_duration(path + ": ready-timeout", options.ready_timeout); !d) return d.error();
   if (auto s = parse_signal(path + ": stop-signal", options.stop_signal); !s) return s.error();
   return {};
 }
@@ -320,6 +346,11 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   app.add_flag("--clear", o.clear);
   app.add_option("--json-events", o.json_events);
   app.add_flag("--burst", o.burst);
+  std::vector<std::string> sockets;
+  app.add_option("--socket", sockets);
+  app.add_flag("--graceful", o.graceful);
+  app.add_option("--ready", o.ready);
+  app.add_option("--ready-timeout", o.ready_timeout);
   app.add_flag("--version", parsed.version);
   std::vector<std::string> reversed(rest.rbegin(), rest.rend());
   try {
@@ -339,6 +370,7 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   }
   if (!app.remaining().empty()) return Error{fmt::format("unknown option {} (see relive --help)", app.remaining().front())};
   if (!watch.empty()) o.watch = watch;
+  if (!sockets.empty()) o.sockets = sockets;
   if (!ignore.empty()) o.ignore.insert(o.ignore.end(), ignore.begin(), ignore.end());
   if (!exts.empty()) {
     o.exts.clear();

@@ -28,6 +28,11 @@ struct RunOptions {
   bool clear = false;
   std::string json_events;
   bool burst = false;
+  // Zero downtime (docs/zero-downtime.md).
+  std::vector<std::string> sockets;        // --socket, repeatable
+  bool graceful = false;
+  std::string ready;                       // "" = notify
+  std::string ready_timeout = "30s";
 };
 
 // What the command line asked for.
