@@ -14,12 +14,12 @@ namespace relive::watch::internal {
 Node::Node() = default;
 Node::~Node() = default;
 
-uint64_t name_hash(std::string_view name) {
+uint32_t name_hash(std::string_view name) {
   // FNV-1a: cheap, and good enough to tell apart the names within one directory.
-  uint64_t h = 1469598103934665603ull;
+  uint32_t h = 2166136261u;
   for (unsigned char c : name) {
     h ^= c;
-    h *= 1099511628211ull;
+    h *= 16777619u;
   }
   return h;
 }
@@ -36,13 +36,13 @@ bool Node::has_file(std::string_view file_name) const {
 }
 
 void Node::add_file(std::string_view file_name) {
-  uint64_t h = name_hash(file_name);
+  uint32_t h = name_hash(file_name);
   auto it = std::lower_bound(file_hashes.begin(), file_hashes.end(), h);
   if (it == file_hashes.end() || *it != h) file_hashes.insert(it, h);
 }
 
 void Node::remove_file(std::string_view file_name) {
-  uint64_t h = name_hash(file_name);
+  uint32_t h = name_hash(file_name);
   auto it = std::lower_bound(file_hashes.begin(), file_hashes.end(), h);
   if (it != file_hashes.end() && *it == h) file_hashes.erase(it);
 }

@@ -25,7 +25,8 @@ struct Node {
   bool polled = false;
   bool detached = false;           // moved out, waiting to be paired with its destination
   std::vector<std::unique_ptr<Node>> children;
-  std::vector<uint64_t> file_hashes;   // sorted hashes of non-directory entry names
+  std::vector<uint32_t> file_hashes;   // sorted hashes of non-directory entry names (32 bits:
+                                       // a collision within one directory is harmless and rare)
   std::unique_ptr<PollSnapshot> snapshot;
 
   Node();
@@ -39,7 +40,7 @@ struct Node {
   void remove_file(std::string_view file_name);
 };
 
-uint64_t name_hash(std::string_view name);
+uint32_t name_hash(std::string_view name);
 
 // The nodes of one root and the watch-descriptor index.
 class Tree {
