@@ -88,7 +88,7 @@ def wait_for(cond, timeout):
     return cond()
 
 
-def stop(proc):
+def stop(proc, work=None):
     try:
         os.killpg(proc.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -106,7 +106,10 @@ def stop(proc):
         try:
             with open("/proc/%s/stat" % entry) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[3]) == proc.pid:  # session id
+            exe = os.readlink("/proc/%s/exe" % entry) if work else ""
+            # The tool's session, or one of our own child binaries that a tool moved to a
+            # session of its own (they live in this run's temporary directory).
+            if int(fields[3]) == proc.pid or (work and exe.startswith(work + "/")):
                 os.kill(int(entry), signal.SIGKILL)
         except (OSError, IndexError, ValueError):
             pass
@@ -150,7 +153,7 @@ def measure(name, argv, work, saves, settle, stdin_text=None):
                     extra += 1
             results.append((pattern, gaps, missed, extra))
     finally:
-        stop(proc)
+        stop(proc, work)
     return results
 
 
@@ -178,7 +181,7 @@ def git_checkout_restarts(relive, stamp, work):
         time.sleep(2.0)
         return len(stamps(stamp_file)) - 1
     finally:
-        stop(proc)
+        stop(proc, work)
 
 
 def main():
