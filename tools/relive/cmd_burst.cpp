@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "relive/config.hpp"
 #include "relive/burst_filter.hpp"
 
 extern char** environ;
@@ -30,22 +31,12 @@ namespace {
 constexpr size_t kReadBlock = size_t{128} << 10;  // fits in L2: the filter reads what read() just wrote
 constexpr size_t kWriteBlock = size_t{1} << 20;
 
-// Parses "60s", "500ms", "2m", "1h", "1.5s"; a bare number is seconds.
+// Parses "60s", "500ms", "2m", "1h", "1.5s" (a bare number is seconds), with the same
+// rules as durations in configuration files.
 Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  double value = 0;
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  auto [rest, ec] = std::from_chars(begin, end, value);
-  std::string_view unit(rest, static_cast<size_t>(end - rest));
-  double factor = 0;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m" || unit == "min") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  if (ec != std::errc() || rest == begin || factor == 0 || value < 0) {
-    return Error{"--max-age '" + text + "': expected a duration such as 60s, 500ms, 2m or 1h"};
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(value * factor));
+  auto d = config::parse_duration(text);
+  if (!d) return Error{"--max-age '" + text + "': expected a duration such as 60s, 500ms, 2m or 1h"};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
 Result<burst::Level> parse_level_option(const char* flag, const std::string& text) {

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "relive/config.hpp"
+
 namespace relive::cli {
 
 const char* const kRunHelp = R"(relive — restart a program whenever its files change
@@ -87,20 +89,11 @@ Examples:
   relive --socket 8080 --graceful -w src -- build/server
 )";
 
+// Same duration rules as configuration files: "5s", "500ms", "1m30s"; a bare number is seconds.
 Result<std::chrono::milliseconds> parse_duration(const std::string& what, const std::string& text) {
-  double value = 0;
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  auto [rest, ec] = std::from_chars(begin, end, value);
-  std::string_view unit(rest, static_cast<size_t>(end - rest));
-  double factor = 0;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m" || unit == "min") factor = 60'000;
-  if (ec != std::errc() || rest == begin || factor == 0 || value < 0) {
-    return Error{fmt::format("{}: expected a duration such as 5s or 500ms, got \"{}\"", what, text)};
-  }
-  return std::chrono::milliseconds(static_cast<long long>(value * factor));
+  auto d = config::parse_duration(text);
+  if (!d) return Error{fmt::format("{}: expected a duration such as 5s or 500ms, got \"{}\"", what, text)};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
 Result<int> parse_signal(const std::string& what, const std::string& text) {
