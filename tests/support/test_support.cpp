@@ -182,6 +182,11 @@ int Process::wait(std::chrono::milliseconds timeout) {
     if (r == pid_) {
       reaped_ = true;
       status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      // The reader thread may not have drained the pipe yet: wait for its end-of-file so
+      // output() holds everything the process printed. Bounded, because a grandchild
+      // that outlives the process can hold the pipe open.
+      std::unique_lock lock(shared_->mu);
+      shared_->cv.wait_for(lock, 2s, [&] { return shared_->eof; });
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return -1;

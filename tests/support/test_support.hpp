@@ -66,7 +66,8 @@ class Process {
   void write_stdin(std::string_view data);
   void close_stdin();
   void signal(int sig) const;  // to the process only
-  // Waits for exit; returns the exit status as a shell reports it (128+N for signal N),
+  // Waits for exit (and for its output to be read to the end, at most 2 s more); returns
+  // the exit status as a shell reports it (128+N for signal N),
   // or -1 on timeout (the process is left running).
   int wait(std::chrono::milliseconds timeout = 10s);
   bool running();
