@@ -113,7 +113,9 @@ struct alignas(64) ThreadSlots {
 };
 
 // The calling thread's slots when the fast path may be used (membarrier available, not
-// under TSan), else null; null too before the thread's first pin. constinit: no TLS wrapper.
+// under TSan). Otherwise, and before the thread's first pin, it points to a shared record
+// whose slots all read as taken, so the one occupancy check below also sends those cases
+// to pin_slow() and the fast path needs no null test. constinit: no TLS wrapper.
 extern constinit thread_local ThreadSlots* t_slots;
 
 struct Pinned {
@@ -130,21 +132,19 @@ struct Pinned {
 // The common case, inline: two loads of the cell's pointer and one store to the calling
 // thread's own slot, no fence (the writer's membarrier stands in for it).
 inline Pinned pin(const std::atomic<const void*>& current) {
-  if (ThreadSlots* own = t_slots) [[likely]] {
-    Slot* slot = &own->slots[0];
-    if (slot->load(std::memory_order_relaxed) != nullptr) [[unlikely]] {
-      slot = &own->slots[1];
-      if (slot->load(std::memory_order_relaxed) != nullptr) return pin_slow(current, nullptr);
-    }
-    const void* seen = current.load(std::memory_order_acquire);
-    slot->store(seen, std::memory_order_release);
-    // Compiler barrier only: the writer's membarrier orders the store above before the
-    // reload below on the CPU (see "Technique").
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (current.load(std::memory_order_acquire) == seen) [[likely]] return {seen, slot};
-    return pin_slow(current, slot);
+  ThreadSlots* own = t_slots;
+  Slot* slot = &own->slots[0];
+  if (slot->load(std::memory_order_relaxed) != nullptr) [[unlikely]] {
+    slot = &own->slots[1];
+    if (slot->load(std::memory_order_relaxed) != nullptr) return pin_slow(current, nullptr);
   }
-  return pin_slow(current, nullptr);
+  const void* seen = current.load(std::memory_order_acquire);
+  slot->store(seen, std::memory_order_release);
+  // Compiler barrier only: the writer's membarrier orders the store above before the
+  // reload below on the CPU (see "Technique").
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (current.load(std::memory_order_acquire) == seen) [[likely]] return {seen, slot};
+  return pin_slow(current, slot);
 }
 
 inline void release_slot(Slot* slot) noexcept { slot->store(nullptr, std::memory_order_release); }

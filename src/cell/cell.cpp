@@ -21,7 +21,14 @@
 namespace relive {
 namespace cell_internal {
 
-constinit thread_local ThreadSlots* t_slots = nullptr;
+namespace {
+// What t_slots points to when a pin must take the slow path: every slot reads as taken.
+// Never written, never scanned (it is not in the registry's list).
+constinit ThreadSlots g_no_fast_path{{&g_no_fast_path, &g_no_fast_path, &g_no_fast_path, &g_no_fast_path,
+                                      &g_no_fast_path, &g_no_fast_path, &g_no_fast_path, &g_no_fast_path}};
+}  // namespace
+
+constinit thread_local ThreadSlots* t_slots = &g_no_fast_path;
 
 namespace {
 
@@ -90,7 +97,7 @@ struct ThreadExit {
   ~ThreadExit() {
     if (ThreadRecord* record = t_record) {
       t_record = nullptr;
-      t_slots = nullptr;
+      t_slots = &g_no_fast_path;
       record->in_use.store(false, std::memory_order_release);
     }
   }

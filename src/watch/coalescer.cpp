@@ -54,8 +54,20 @@ void Coalescer::mark_rescan(std::string reason) {
 }
 
 bool Coalescer::has_gone_paths() const {
-  for (const auto& e : entries_) {
-    if (e.existed_before && !e.exists_now && !e.is_dir) return true;
+  // A file gone together with its directory (`rm -rf old/`, a ConfigMap's previous
+  // timestamped directory) is not a save in progress: nothing will be written back there.
+  // Newest first: while a tree is being removed, its latest files' directories still
+  // exist, so the answer comes from the first entries looked at.
+  auto gone = [](const Entry& e) { return e.existed_before && !e.exists_now; };
+  for (auto e = entries_.rbegin(); e != entries_.rend(); ++e) {
+    if (!gone(*e) || e->is_dir) continue;
+    bool directory_gone = false;
+    for (auto slash = e->path.rfind('/'); slash != std::string::npos && slash > 0 && !directory_gone;
+         slash = e->path.rfind('/', slash - 1)) {
+      auto it = index_.find(key_of(e->root, std::string_view(e->path).substr(0, slash)));
+      directory_gone = it != index_.end() && gone(entries_[it->second]);
+    }
+    if (!directory_gone) return true;
   }
   return false;
 }
