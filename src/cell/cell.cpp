@@ -61,10 +61,18 @@ struct Registry {
   std::atomic<std::size_t> record_count{0};
   bool use_membarrier = false;
 
+  // Held by the reclaimer thread while it destroys generations (it runs arbitrary
+  // destructors, which allocate and free) and taken by fork_prepare() before `mutex`, so a
+  // fork never happens half-way through one: the child would inherit the allocator's lock.
+  std::mutex reclaiming;
   std::mutex mutex;  // guards everything below
   std::condition_variable wake;
   std::vector<Retired> pending;  // retired, still held by some pin at the last scan
   bool reclaimer_running = false;
+  // Set (under `mutex`) when the reclaimer thread is created, cleared by the thread as its
+  // first act: fork_prepare() waits for that, so no fork catches it inside the runtime's
+  // thread start-up, which allocates (ASan's does, under its allocator's lock).
+  std::atomic<bool> reclaimer_starting{false};
 
   Registry();
 };
@@ -191,6 +199,8 @@ std::vector<Retired> reclaim_batch(Registry& reg, std::vector<Retired> batch) {
 }
 
 void reclaimer_loop(Registry* reg) {
+  reg->reclaimer_starting.store(false);
+  reg->reclaimer_starting.notify_all();
   using namespace std::chrono_literals;
   constexpr auto kFirstDelay = 1ms;
   constexpr auto kMaxDelay = 16ms;
@@ -207,10 +217,13 @@ void reclaimer_loop(Registry* reg) {
     batch.swap(reg->pending);
     const std::size_t before = batch.size();
     lock.unlock();
-    std::vector<Retired> kept = reclaim_batch(*reg, std::move(batch));
-    lock.lock();
-    delay = kept.size() < before ? kFirstDelay : std::min(delay * 2, kMaxDelay);
-    reg->pending.insert(reg->pending.end(), kept.begin(), kept.end());
+    {
+      std::lock_guard busy(reg->reclaiming);  // order: reclaiming, then mutex
+      std::vector<Retired> kept = reclaim_batch(*reg, std::move(batch));
+      lock.lock();
+      delay = kept.size() < before ? kFirstDelay : std::min(delay * 2, kMaxDelay);
+      reg->pending.insert(reg->pending.end(), kept.begin(), kept.end());
+    }  // `kept` is freed before `reclaiming` is released
   }
 }
 
@@ -222,6 +235,7 @@ void defer(Registry& reg, std::vector<Retired> kept) {
   reg.pending.insert(reg.pending.end(), kept.begin(), kept.end());
   if (!reg.reclaimer_running) {
     reg.reclaimer_running = true;
+    reg.reclaimer_starting.store(true);
     std::thread(reclaimer_loop, &reg).detach();
   } else if (was_empty) {
     reg.wake.notify_one();
@@ -241,8 +255,22 @@ void retire(const void* object, Deleter deleter) {
 
 // fork(): only the forking thread exists in the child. Keep the registry consistent across
 // the fork, drop the other threads' pins in the child and let its reclaimer start afresh.
-void fork_prepare() { registry().mutex.lock(); }
-void fork_parent() { registry().mutex.unlock(); }
+void fork_prepare() {
+  Registry& reg = registry();
+  reg.reclaiming.lock();
+  reg.mutex.lock();
+  // A reclaimer can only be created under `mutex`, so once it is held and none is starting,
+  // none will be until the fork is over.
+  while (reg.reclaimer_starting.load()) {
+    reg.mutex.unlock();
+    reg.reclaimer_starting.wait(true);
+    reg.mutex.lock();
+  }
+}
+void fork_parent() {
+  registry().mutex.unlock();
+  registry().reclaiming.unlock();
+}
 void fork_child() {
   Registry& reg = registry();
   for (ThreadRecord* r = reg.records.load(std::memory_order_relaxed); r; r = r->next) {
@@ -266,6 +294,7 @@ void fork_child() {
   // Generations still pending are retried by the next publish (which restarts a reclaimer
   // if needed); no thread is started here, in the fork handler.
   reg.mutex.unlock();
+  reg.reclaiming.unlock();
 }
 
 }  // namespace

@@ -1,9 +1,14 @@
 // The Config: loads and merges sources, validates, publishes through a Cell, reloads when
 // the watch engine reports a change, and dispatches resources and callbacks on its own
 // thread. Survives fork() (see the atfork handlers at the bottom).
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -47,8 +52,12 @@ struct Core {
   std::shared_ptr<SnapshotCell> cell;
 
   // Lock order (also taken in this order by the fork handlers):
-  //   dispatch_mu, load_mu, subs_mu, queue_mu, status_mu.
+  //   dispatch_mu, watch_mu, load_mu, subs_mu, queue_mu, status_mu.
+  // Each of our threads holds one of the first two whenever it is not waiting, so that at
+  // fork() none of them is half-way through a malloc or a log line: the child must not
+  // inherit a lock that no thread of its own will ever release (see prepare_fork()).
   std::mutex dispatch_mu;  // held while resources/callbacks run (so unsubscribe is final)
+  std::mutex watch_mu;     // held while the watch thread reads events and reloads
   std::mutex load_mu;      // serializes loads, binding registration and publishing
   Snapshot current;        // what the cell holds (load_mu)
   std::vector<BindingSlot> bindings;  // load_mu; index = Snapshot bound slot
@@ -69,7 +78,12 @@ struct Core {
   mutable std::mutex status_mu;
   Status status;
 
-  std::unique_ptr<watch::Watcher> watcher;
+  // Bumped by each of our threads as its first act; see start_thread().
+  std::atomic<unsigned> threads_started{0};
+
+  std::unique_ptr<watch::Watcher> watcher;  // driven by watch_thread through its fd
+  std::unique_ptr<std::thread> watch_thread;
+  int watch_stop_fd = -1;  // eventfd: tells watch_thread to return
   // Watched root -> file names that matter under it (empty set = everything: conf.d).
   std::map<fs::path, std::set<std::string>> interest;
 
@@ -192,12 +206,14 @@ struct Core {
         item = std::move(queue.front());
         queue.pop_front();
       }
+      std::lock_guard d(dispatch_mu);
       dispatch(item.first, item.second);
+      item = {};  // the last reference to a version may go here: free it under the lock too
     }
   }
 
+  // dispatch_mu held.
   void dispatch(const Snapshot& before, const Snapshot& after) {
-    std::lock_guard d(dispatch_mu);
     std::vector<ResourceHook> hooks;
     std::vector<Subscriber> subs;
     {
@@ -235,9 +251,24 @@ struct Core {
     }
   }
 
+  // Starts one of our threads and returns once it runs our code. A fork() right after
+  // Config::open() must not catch it inside the runtime's thread start-up, which allocates
+  // (ASan's does, under its allocator's lock): the child would inherit that lock held.
+  template <class Body>
+  std::unique_ptr<std::thread> start_thread(Body body) {
+    const unsigned before = threads_started.load();
+    auto thread = std::make_unique<std::thread>([this, body] {
+      threads_started.fetch_add(1);
+      threads_started.notify_all();
+      body();
+    });
+    while (threads_started.load() == before) threads_started.wait(before);
+    return thread;
+  }
+
   void start_dispatcher() {
     stopping = false;
-    dispatcher = std::make_unique<std::thread>([this] { dispatch_loop(); });
+    dispatcher = start_thread([this] { dispatch_loop(); });
   }
 
   void stop_dispatcher() {
@@ -296,27 +327,63 @@ struct Core {
       auto w = watch::Watcher::open(std::move(wo));
       if (!w) return Error{"config: cannot watch the configuration: " + w.error().message};
       watcher = std::move(*w);
-      watcher->start([this](const watch::Batch& b) {
-        if (relevant(b)) (void)reload();
-      });
+      watch_stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (watch_stop_fd < 0) return Error{"config: cannot watch the configuration: eventfd failed"};
+      watch_thread = start_thread([this] { watch_loop(); });
     }
     for (const auto& s : options.sources) s->start([this] { (void)reload(); });
     return {};
   }
 
+  // The watch thread: waits (holding nothing) for the watcher's fd, then reads and reloads
+  // holding watch_mu, which prepare_fork() takes.
+  void watch_loop() {
+    pollfd fds[2] = {{watcher->fd(), POLLIN, 0}, {watch_stop_fd, POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        std::lock_guard w(watch_mu);
+        log->error("config: watching stopped: poll failed: {}", std::strerror(errno));
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      std::lock_guard w(watch_mu);
+      for (const watch::Batch& batch : watcher->read_batches()) {
+        if (relevant(batch)) (void)reload();
+      }
+    }
+  }
+
+  void stop_watching() {
+    if (watch_thread) {
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto written = ::write(watch_stop_fd, &one, sizeof one);
+      watch_thread->join();
+      watch_thread.reset();
+    }
+    if (watch_stop_fd >= 0) ::close(watch_stop_fd);
+    watch_stop_fd = -1;
+    watcher.reset();
+  }
+
   void shutdown() {
     unregister_for_fork(this);
     for (const auto& s : options.sources) s->stop();
-    if (watcher) watcher->stop();
-    watcher.reset();
+    stop_watching();
     stop_dispatcher();
   }
 
   // In a fork child: the threads are gone. Forget them (never join or destroy a thread
   // object of the parent's) and start new ones.
   void restart_in_child() {
-    (void)watcher.release();     // its thread does not exist here; leak it deliberately
-    (void)dispatcher.release();  // likewise
+    // The parent's watcher has no thread of its own (watch_thread drives it): destroying it
+    // here just closes the child's copies of its fds. The eventfd is shared with the parent,
+    // so the child gets its own (start_watching()).
+    watcher.reset();
+    if (watch_stop_fd >= 0) ::close(watch_stop_fd);
+    watch_stop_fd = -1;
+    (void)watch_thread.release();  // its thread does not exist here; leak it deliberately
+    (void)dispatcher.release();    // likewise
     queue_cv.release();          // may hold the state of a waiter that no longer exists
     queue_cv = std::make_unique<std::condition_variable>();
   }
@@ -392,6 +459,7 @@ void prepare_fork() {
   registry_mu().lock();
   for (Core* c : registry()) {
     c->dispatch_mu.lock();
+    c->watch_mu.lock();
     c->load_mu.lock();
     c->subs_mu.lock();
     c->queue_mu.lock();
@@ -404,6 +472,7 @@ void unlock_all() {
     c->queue_mu.unlock();
     c->subs_mu.unlock();
     c->load_mu.unlock();
+    c->watch_mu.unlock();
     c->dispatch_mu.unlock();
   }
 }
