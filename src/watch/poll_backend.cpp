@@ -1,31 +1,22 @@
 #include "poll_backend.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
+
+#include "tree.hpp"  // for_each_dir_entry
 
 namespace relive::watch::internal {
 
 bool take_snapshot(const std::string& dir, PollSnapshot& out) {
   out.entries.clear();
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return false;
-  DIR* d = fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return false;
-  }
-  while (dirent* e = readdir(d)) {
-    const char* n = e->d_name;
-    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+  bool listed = for_each_dir_entry(dir, [&](int dir_fd, const char* name, unsigned char /*d_type*/) {
     struct stat st;
-    if (fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished meanwhile
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;  // vanished meanwhile
     PollEntry entry;
-    entry.name = n;
+    entry.name = name;
     entry.is_dir = S_ISDIR(st.st_mode);
     entry.is_link = S_ISLNK(st.st_mode);
     entry.ino = st.st_ino;
@@ -33,8 +24,8 @@ bool take_snapshot(const std::string& dir, PollSnapshot& out) {
     entry.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     entry.ctime_ns = int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
     out.entries.push_back(std::move(entry));
-  }
-  closedir(d);
+  });
+  if (!listed) return false;
   std::sort(out.entries.begin(), out.entries.end(),
             [](const PollEntry& a, const PollEntry& b) { return a.name < b.name; });
   return true;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "poll_backend.hpp"
 
@@ -159,28 +160,36 @@ Node* Tree::by_wd(int wd) const {
   return it == by_wd_.end() ? nullptr : it->second;
 }
 
-bool list_dir(const std::string& dir, std::vector<DirEntry>& out) {
-  out.clear();
+bool for_each_dir_entry(const std::string& dir,
+                        const std::function<void(int dir_fd, const char* name, unsigned char d_type)>& each) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
   DIR* d = fdopendir(fd);
   if (!d) {
+    int err = errno;
     ::close(fd);
+    errno = err;
     return false;
   }
   while (dirent* e = readdir(d)) {
     const char* n = e->d_name;
     if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
-    unsigned char type = e->d_type;
+    each(fd, n, e->d_type);
+  }
+  closedir(d);  // closes fd too
+  return true;
+}
+
+bool list_dir(const std::string& dir, std::vector<DirEntry>& out) {
+  out.clear();
+  return for_each_dir_entry(dir, [&](int dir_fd, const char* name, unsigned char type) {
     if (type == DT_UNKNOWN) {
       struct stat st;
-      if (fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;  // vanished meanwhile
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
     }
-    out.push_back(DirEntry{n, type});
-  }
-  closedir(d);
-  return true;
+    out.push_back(DirEntry{name, type});
+  });
 }
 
 }  // namespace relive::watch::internal

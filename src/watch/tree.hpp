@@ -85,4 +85,12 @@ struct DirEntry {
 // Lists `dir` without following symlinks; false (errno set) if it cannot be opened.
 bool list_dir(const std::string& dir, std::vector<DirEntry>& out);
 
+// The one directory reader behind list_dir and the poll backend's snapshots: calls
+// `each(dir_fd, name, d_type)` for every entry of `dir` except "." and "..", in readdir
+// order. `dir` itself is not followed if it is a symlink. dir_fd is open only during the
+// calls (for fstatat relative to it); d_type may be DT_UNKNOWN on some filesystems.
+// Returns false (errno set) if `dir` cannot be opened as a directory. Any thread.
+bool for_each_dir_entry(const std::string& dir,
+                        const std::function<void(int dir_fd, const char* name, unsigned char d_type)>& each);
+
 }  // namespace relive::watch::internal
