@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "internal.hpp"
+#include "relive/json_string.hpp"
 
 namespace relive::config {
 
@@ -29,23 +30,6 @@ std::string type_error_message(const Origin& o, const std::string& key, const st
   return m + ": expected " + expected + ", got " + got;
 }
 
-void json_escape(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else out += c;
-    }
-  }
-  out += '"';
-}
-
 std::string format_double(double d) {
   if (std::isnan(d)) return ".nan";
   if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
@@ -55,7 +39,7 @@ std::string format_double(double d) {
 
 void write_compact(std::string& out, const Node& n) {
   switch (n.kind()) {
-    case Node::Kind::String: json_escape(out, n.as_string()); return;
+    case Node::Kind::String: append_json_string(out, n.as_string()); return;
     case Node::Kind::Array: {
       out += '[';
       bool first = true;
@@ -73,7 +57,7 @@ void write_compact(std::string& out, const Node& n) {
       for (const Node& c : n.children()) {
         if (!first) out += ',';
         first = false;
-        json_escape(out, c.name());
+        append_json_string(out, c.name());
         out += ':';
         write_compact(out, c);
       }
@@ -147,7 +131,7 @@ std::string quoted(const Node& n) {
   switch (n.kind()) {
     case Node::Kind::String: {
       std::string s;
-      json_escape(s, n.as_string());
+      append_json_string(s, n.as_string());
       return s;
     }
     case Node::Kind::Null: return "null";

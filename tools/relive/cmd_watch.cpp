@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "relive/json_string.hpp"
 #include "relive/watch.hpp"
 
 namespace relive::cli {
@@ -28,28 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kUsage = 2;
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // What the user typed, joined with the path below it: "src/app.py" under "." stays short.
 std::string display(const fs::path& root, const std::string& path) {
