@@ -342,7 +342,10 @@ struct Supervisor::Impl {
   }
 
   // ---- start ----------------------------------------------------------------------------
-  void start_child() {
+  // What every generation is started with: the command, the changes that led to it (the
+  // pending set is consumed here) and the listening sockets. The caller adds its own
+  // environment and then lets opt.prepare_child have the last word.
+  ChildSpec next_generation_spec() {
     ChildSpec spec;
     spec.argv = opt.command;
     spec.shell = opt.shell;
@@ -350,6 +353,11 @@ struct Supervisor::Impl {
     if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
     current = ChangeSet{};
     hand_sockets(spec);
+    return spec;
+  }
+
+  void start_child() {
+    ChildSpec spec = next_generation_spec();
     if (opt.prepare_child) opt.prepare_child(spec);
     auto c = Child::start(spec);
     if (!c) {
@@ -387,13 +395,7 @@ struct Supervisor::Impl {
       error(fmt::format("cannot wait for readiness: {}; pid {} keeps running", wait.error().message, child->pid()));
       return;
     }
-    ChildSpec spec;
-    spec.argv = opt.command;
-    spec.shell = opt.shell;
-    spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
-    current = ChangeSet{};
-    hand_sockets(spec);
+    ChildSpec spec = next_generation_spec();
     for (auto& e : (*wait)->child_env()) spec.env.push_back(std::move(e));
     if (opt.prepare_child) opt.prepare_child(spec);
     // Its output passes through relive, which keeps the last lines for a failure report
