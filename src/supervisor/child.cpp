@@ -225,18 +225,7 @@ bool Child::exited() const {
 
 std::optional<ExitStatus> Child::try_reap() {
   if (status_) return status_;
-  siginfo_t info{};
-  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) == 0 &&
-      info.si_pid == pid_) {
-    ExitStatus s;
-    if (info.si_code == CLD_EXITED) {
-      s.code = info.si_status;
-    } else {
-      s.signal = info.si_status;
-      s.core = info.si_code == CLD_DUMPED;
-    }
-    status_ = s;
-  }
+  status_ = proc::reap_pidfd(pidfd_, pid_);
   return status_;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -78,6 +79,22 @@ bool pidfd_readable(int pidfd) {
 
 bool pidfd_signal(int pidfd, int sig) {
   return syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0;
+}
+
+std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid) {
+  siginfo_t info{};
+  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) != 0 ||
+      info.si_pid != pid) {
+    return std::nullopt;  // still running (si_pid stays 0), or not ours to reap
+  }
+  ExitStatus status;
+  if (info.si_code == CLD_EXITED) {
+    status.code = info.si_status;
+  } else {  // CLD_KILLED or CLD_DUMPED: si_status is the signal
+    status.signal = info.si_status;
+    status.core = info.si_code == CLD_DUMPED;
+  }
+  return status;
 }
 
 }  // namespace relive::supervisor::proc

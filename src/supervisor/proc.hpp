@@ -2,9 +2,12 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/wait.h>  // before the P_PIDFD fallback: glibc names it in an enum
 
 #include <optional>
 #include <vector>
+
+#include "relive/supervisor.hpp"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -32,5 +35,10 @@ int pidfd_open(pid_t pid);
 bool pidfd_readable(int pidfd);
 // pidfd_send_signal; false if the process is gone.
 bool pidfd_signal(int pidfd, int sig);
+// Reaps the process behind `pidfd` (whose pid is `pid`) if it has exited (waitid P_PIDFD,
+// WNOHANG) and returns how it ended: exit code, or terminating signal and whether it
+// dumped core. nullopt while it runs (waitid then reports pid 0), when it is not our
+// child, or when it was reaped already (by waitpid(-1), say). Any thread.
+std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid);
 
 }  // namespace relive::supervisor::proc

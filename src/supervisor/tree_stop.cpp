@@ -209,18 +209,8 @@ bool TreeStop::poll() {
 }
 
 void TreeStop::reap(int pidfd, pid_t pid) {
-  siginfo_t info{};
-  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) == 0 &&
-      info.si_pid == pid) {
-    ExitStatus s;
-    if (info.si_code == CLD_EXITED) {
-      s.code = info.si_status;
-    } else {
-      s.signal = info.si_status;
-      s.core = info.si_code == CLD_DUMPED;
-    }
-    if (options_.on_reaped) options_.on_reaped(pid, s);
-  }
+  auto status = proc::reap_pidfd(pidfd, pid);
+  if (status && options_.on_reaped) options_.on_reaped(pid, *status);
 }
 
 // Reaps the members that are our children (re-parented zombies included; a member whose
