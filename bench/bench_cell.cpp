@@ -6,6 +6,8 @@
 //   MutexSharedPtr       lock a mutex, copy a shared_ptr, unlock, read, drop
 //   ConfigBinding        relive::config::Binding<T>::pin() (a typed section of a live
 //                        Config), read a field — its writer reloads the Config 1,000/s
+//   ConfigPinGet         Config::pin() then get<int64_t>("limits.limit"): the untyped
+//                        path, a key lookup in the snapshot's tree on every read
 //
 // each with 1 and 2 reader threads while one background writer publishes a new generation
 // into every one of them 1,000 times per second (the same writer for all rows, running
@@ -119,11 +121,19 @@ void BM_ConfigBinding(benchmark::State& state) {
   }
 }
 
+void BM_ConfigPinGet(benchmark::State& state) {
+  for (auto _ : state) {
+    auto snapshot = g_config->pin();
+    use(snapshot->get<std::int64_t>("limits.limit", 0));
+  }
+}
+
 BENCHMARK(BM_PlainAtomicPointer)->Threads(1)->Threads(2);
 BENCHMARK(BM_CellPin)->Threads(1)->Threads(2);
 BENCHMARK(BM_AtomicSharedPtr)->Threads(1)->Threads(2);
 BENCHMARK(BM_MutexSharedPtr)->Threads(1)->Threads(2);
 BENCHMARK(BM_ConfigBinding)->Threads(1)->Threads(2);
+BENCHMARK(BM_ConfigPinGet)->Threads(1)->Threads(2);
 
 // Publishes a new generation 1,000 times per second: into every raw structure
 // (Writer::Raw), or as a new Config version through the environment and reload()

@@ -1,8 +1,10 @@
 // Save-to-visible latency of relive::config: a 10 KB YAML file is saved with each editor's
 // save pattern, 20 times per pattern, while a reader thread polls Config::pin(); the time
 // from the start of the save to the moment the reader sees the new value is recorded.
-// Includes the watch engine's quiet window (Options::quiet, 10 ms by default), which
-// coalesces one save's events into one reload. Target: median <= 15 ms.
+// Includes the watch engine's quiet window (config::Options::quiet, 5 ms by default),
+// which coalesces one save's events into one reload. Target: median <= 15 ms.
+// The reader checks every 100 us and sleeps in between, as a server between requests
+// would: a reader spinning on one of the two cores here would only measure itself.
 //
 // Patterns: plain write (open O_TRUNC + write), truncate-then-write (two opens), vim
 // (4913 probe, rename to file~, write new, remove backup), JetBrains safe write
@@ -10,7 +12,7 @@
 // Kubernetes ConfigMap ..data symlink swap.
 //
 // Run: build/bench/bench_config_latency [--saves N] [--quiet MS]
-//      (prints a table; not Google Benchmark; --quiet sets Options::quiet, default 10)
+//      (prints a table; not Google Benchmark; --quiet overrides Options::quiet)
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,7 +127,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int saves = 20;
-  int quiet_ms = 10;
+  int quiet_ms = static_cast<int>(cfg::Options{}.quiet.count());
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--saves") == 0) saves = std::max(1, std::atoi(argv[i + 1]));
     else if (std::strcmp(argv[i], "--quiet") == 0) quiet_ms = std::max(0, std::atoi(argv[i + 1]));
@@ -168,7 +170,7 @@ int main(int argc, char** argv) {
           seen_at_ns.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
           awaited.store(-1, std::memory_order_release);
         }
-        std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
       }
     });
     std::vector<double> ms;
@@ -181,7 +183,7 @@ int main(int argc, char** argv) {
       pattern.save(dir, path, previous, marker);
       const auto deadline = start + std::chrono::seconds(3);
       while (seen_at_ns.load(std::memory_order_acquire) == 0 && Clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // not timed: the reader stamps
       }
       const long at = seen_at_ns.load();
       if (at != 0) ms.push_back((at - start.time_since_epoch().count()) / 1e6);
