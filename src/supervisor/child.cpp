@@ -9,14 +9,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "proc.hpp"
 #include "relive/supervisor.hpp"
-
-extern char** environ;
+#include "sockets.hpp"
 
 namespace relive::supervisor {
 
@@ -38,8 +36,6 @@ bool is_executable_file(const std::string& path, int* err) {
   }
   return true;
 }
-
-std::string env_name(std::string_view entry) { return std::string(entry.substr(0, entry.find('='))); }
 
 }  // namespace
 
@@ -109,27 +105,12 @@ Result<std::unique_ptr<Child>> Child::start(const ChildSpec& spec) {
     argv = spec.argv;
   }
 
-  std::set<std::string> drop(spec.unset_env.begin(), spec.unset_env.end());
-  for (const auto& e : spec.env) drop.insert(env_name(e));
-  if (spec.set_listen_pid) drop.insert("LISTEN_PID");
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    if (!drop.count(env_name(*e))) env.emplace_back(*e);
-  }
-  for (const auto& e : spec.env) env.push_back(e);
-  // LISTEN_PID must be the child's own pid, known only after fork: reserve room and fill
-  // the digits in the child.
-  size_t listen_pid_index = env.size();
-  if (spec.set_listen_pid) env.push_back("LISTEN_PID=" + std::string(20, '\0'));
-
+  // Environment, LISTEN_PID and the fds to place from 3 on: the same handoff path the
+  // socket protocol uses (sockets.hpp).
+  ChildHandoff handoff(current_environment(), spec.unset_env, spec.env, spec.pass_fds, spec.set_listen_pid);
   std::vector<char*> argv_ptrs;
   for (auto& a : argv) argv_ptrs.push_back(a.data());
   argv_ptrs.push_back(nullptr);
-  std::vector<char*> env_ptrs;
-  for (auto& e : env) env_ptrs.push_back(e.data());
-  env_ptrs.push_back(nullptr);
-  const int pass_count = static_cast<int>(spec.pass_fds.size());
-  std::vector<int> pass_fds = spec.pass_fds;
   std::string cwd = spec.cwd.string();
 
   int err_pipe[2];
@@ -158,26 +139,9 @@ Result<std::unique_ptr<Child>> Child::start(const ChildSpec& spec) {
     if (spec.stdin_fd >= 0 && dup2(spec.stdin_fd, 0) < 0) fail(errno);
     if (spec.stdout_fd >= 0 && dup2(spec.stdout_fd, 1) < 0) fail(errno);
     if (spec.stderr_fd >= 0 && dup2(spec.stderr_fd, 2) < 0) fail(errno);
-    if (pass_count > 0) {
-      // Move every fd above the target range first, so placing one never clobbers another.
-      for (int i = 0; i < pass_count; ++i) {
-        pass_fds[static_cast<size_t>(i)] = fcntl(pass_fds[static_cast<size_t>(i)], F_DUPFD_CLOEXEC, 3 + pass_count);
-        if (pass_fds[static_cast<size_t>(i)] < 0) fail(errno);
-      }
-      for (int i = 0; i < pass_count; ++i) {
-        if (dup2(pass_fds[static_cast<size_t>(i)], 3 + i) < 0) fail(errno);  // dup2 clears CLOEXEC
-      }
-    }
+    if (int e = handoff.apply_in_child(); e != 0) fail(e);
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) fail(errno);
-    if (spec.set_listen_pid) {
-      char* digits = env_ptrs[listen_pid_index] + std::strlen("LISTEN_PID=");
-      char tmp[24];
-      int n = 0;
-      for (pid_t self = getpid(); self > 0; self /= 10) tmp[n++] = static_cast<char>('0' + self % 10);
-      for (int i = 0; i < n; ++i) digits[i] = tmp[n - 1 - i];
-      digits[n] = '\0';
-    }
-    execve(program.c_str(), argv_ptrs.data(), env_ptrs.data());
+    execve(program.c_str(), argv_ptrs.data(), handoff.envp());
     fail(errno);
   }
 

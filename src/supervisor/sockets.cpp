@@ -172,6 +172,13 @@ std::string_view variable_name(std::string_view entry) {
   return entry.substr(0, entry.find('='));
 }
 
+// `extra` followed by LISTEN_FDS and LISTEN_FDNAMES for the sockets (none without sockets).
+std::vector<std::string> with_socket_variables(const ListenSockets* sockets, std::vector<std::string> extra) {
+  if (sockets)
+    for (auto& entry : sockets->child_env()) extra.push_back(std::move(entry));
+  return extra;
+}
+
 }  // namespace
 
 Result<SocketSpec> parse_socket_spec(std::string_view text) {
@@ -289,53 +296,53 @@ std::vector<std::string> current_environment() {
 }
 
 ChildHandoff::ChildHandoff(const ListenSockets* sockets, std::vector<std::string> base_env,
-                           std::vector<std::string> extra) {
-  auto overridden = [&](std::string_view name) {
-    if (std::find(std::begin(kProtocolVariables), std::end(kProtocolVariables), name) !=
-        std::end(kProtocolVariables))
-      return true;
+                           std::vector<std::string> extra)
+    : ChildHandoff(std::move(base_env), protocol_variables(), with_socket_variables(sockets, std::move(extra)),
+                   sockets ? sockets->fds() : std::vector<int>{}, sockets && !sockets->empty()) {}
+
+ChildHandoff::ChildHandoff(std::vector<std::string> base_env, const std::vector<std::string>& unset,
+                           std::vector<std::string> extra, std::vector<int> fds, bool set_listen_pid)
+    : fds_(std::move(fds)), moved_(fds_.size(), -1) {
+  auto dropped = [&](std::string_view name) {
+    if (set_listen_pid && name == "LISTEN_PID") return true;
+    if (std::find(unset.begin(), unset.end(), name) != unset.end()) return true;
     return std::any_of(extra.begin(), extra.end(), [&](const std::string& e) { return variable_name(e) == name; });
   };
   for (auto& entry : base_env)
-    if (!overridden(variable_name(entry))) entries_.push_back(std::move(entry));
+    if (!dropped(variable_name(entry))) entries_.push_back(std::move(entry));
   for (auto& entry : extra) entries_.push_back(std::move(entry));
-  size_t pid_index = entries_.size();
-  if (sockets && !sockets->empty()) {
-    fds_ = sockets->fds();
-    entries_.push_back("LISTEN_FDS=" + std::to_string(fds_.size()));
-    entries_.push_back("LISTEN_FDNAMES=" + sockets->fd_names());
-    pid_index = entries_.size();
-    // Room for any pid (at most 10 digits for pid_max <= 2^22, 20 to be safe).
-    entries_.push_back("LISTEN_PID=" + std::string(20, '0'));
-  }
+  const size_t pid_index = entries_.size();
+  // Room for any pid (at most 10 digits for pid_max <= 2^22, 20 to be safe); the digits
+  // are written in the child, the only place its pid is known before exec.
+  if (set_listen_pid) entries_.push_back("LISTEN_PID=" + std::string(20, '0'));
   // Pointers are taken only now: entries_ no longer grows, so they stay valid.
   for (auto& entry : entries_) envp_.push_back(entry.data());
   envp_.push_back(nullptr);
-  if (pid_index < entries_.size()) listen_pid_digits_ = entries_[pid_index].data() + std::strlen("LISTEN_PID=");
+  if (set_listen_pid) listen_pid_digits_ = entries_[pid_index].data() + std::strlen("LISTEN_PID=");
 }
 
 int ChildHandoff::apply_in_child() const noexcept {
   const int n = static_cast<int>(fds_.size());
-  if (n == 0) return 0;
-  // First move every socket above the target range: a socket may already sit at a
-  // target fd (dup2 onto itself would keep close-on-exec) or be overwritten by an
-  // earlier dup2. The temporaries are close-on-exec and vanish at exec.
-  int moved[64];
-  if (n > 64) return EMFILE;
+  // First move every fd above the target range: one may already sit at a target fd (dup2
+  // onto itself would keep close-on-exec) or be overwritten by an earlier dup2. The
+  // temporaries are close-on-exec and vanish at exec. moved_ was sized before fork.
   for (int i = 0; i < n; ++i) {
-    moved[i] = fcntl(fds_[static_cast<size_t>(i)], F_DUPFD_CLOEXEC, 3 + n);
-    if (moved[i] < 0) return errno;
+    moved_[static_cast<size_t>(i)] = fcntl(fds_[static_cast<size_t>(i)], F_DUPFD_CLOEXEC, 3 + n);
+    if (moved_[static_cast<size_t>(i)] < 0) return errno;
   }
   for (int i = 0; i < n; ++i) {
     // dup2 leaves the new fd without FD_CLOEXEC: exactly these survive exec.
-    if (dup2(moved[i], 3 + i) < 0) return errno;
+    if (dup2(moved_[static_cast<size_t>(i)], 3 + i) < 0) return errno;
   }
-  // LISTEN_PID: digits written right-aligned then shifted left, no allocation.
-  char digits[24];
-  int len = 0;
-  for (pid_t pid = getpid(); pid > 0; pid /= 10) digits[len++] = static_cast<char>('0' + pid % 10);
-  for (int i = 0; i < len; ++i) listen_pid_digits_[i] = digits[len - 1 - i];
-  listen_pid_digits_[len] = '\0';
+  if (listen_pid_digits_) {
+    // LISTEN_PID: digits collected least significant first, then copied in order; no
+    // allocation.
+    char digits[24];
+    int len = 0;
+    for (pid_t pid = getpid(); pid > 0; pid /= 10) digits[len++] = static_cast<char>('0' + pid % 10);
+    for (int i = 0; i < len; ++i) listen_pid_digits_[i] = digits[len - 1 - i];
+    listen_pid_digits_[len] = '\0';
+  }
   return 0;
 }
 

@@ -107,7 +107,8 @@ std::vector<std::string> current_environment();
 // side does no allocation: an envp array (base environment without any inherited
 // LISTEN_FDS / LISTEN_PID / LISTEN_FDNAMES / NOTIFY_SOCKET, plus `extra`, plus
 // LISTEN_FDS/LISTEN_FDNAMES and a LISTEN_PID slot when there are sockets) and the fds.
-// Build one per child start; it is single-use state for exactly one fork.
+// Build one per child start; it is single-use state for exactly one fork. It is the one
+// place fds are handed to a child: Child::start uses it for ChildSpec::pass_fds too.
 class ChildHandoff {
  public:
   // `sockets` may be null or empty (no socket handoff: no LISTEN_* variables at all).
@@ -115,23 +116,31 @@ class ChildHandoff {
   // must outlive this object. Throws only std::bad_alloc.
   ChildHandoff(const ListenSockets* sockets, std::vector<std::string> base_env,
                std::vector<std::string> extra = {});
+  // The general form, behind the one above and behind Child::start (for a ChildSpec):
+  // `base_env` without the variables named in `unset`, those `extra` sets and, with
+  // `set_listen_pid`, LISTEN_PID; then `extra`; then a LISTEN_PID slot if `set_listen_pid`.
+  // `fds` go to 3, 4, ... in the child. Throws only std::bad_alloc.
+  ChildHandoff(std::vector<std::string> base_env, const std::vector<std::string>& unset,
+               std::vector<std::string> extra, std::vector<int> fds, bool set_listen_pid);
   ChildHandoff(const ChildHandoff&) = delete;
   ChildHandoff& operator=(const ChildHandoff&) = delete;
 
   // The environment to pass to execve. Valid while this object lives.
   char* const* envp() const { return envp_.data(); }
 
-  // In the child, between fork and exec, after stdio is set up: moves the sockets to
-  // fds 3, 4, ... (clearing close-on-exec on exactly those) and writes the child's pid
+  // In the child, between fork and exec, after stdio is set up: moves the sockets (fds)
+  // to fds 3, 4, ... (clearing close-on-exec on exactly those) and writes the child's pid
   // into LISTEN_PID. Async-signal-safe (fcntl, dup2, getpid; no allocation). Whatever
   // occupied fds 3..3+n-1 in the child is replaced. Returns 0, or the errno of the call
-  // that failed (the caller should _exit).
+  // that failed (the caller should _exit). Call it in the forked child only: it writes
+  // into this object's (then private) memory.
   int apply_in_child() const noexcept;
 
  private:
   std::vector<std::string> entries_;
   std::vector<char*> envp_;
   std::vector<int> fds_;
+  mutable std::vector<int> moved_;     // scratch for apply_in_child, sized before fork
   char* listen_pid_digits_ = nullptr;  // points into entries_, after "LISTEN_PID="
 };
 
