@@ -22,7 +22,6 @@ inline std::vector<std::string> relive_argv(std::vector<std::string> args) {
   return argv;
 }
 
-// Lines of a file (the last one only if it ends in a newline).
 // Process options: run in `cwd`.
 inline Process::Options in_dir(const fs::path& cwd) {
   Process::Options o;
@@ -30,19 +29,8 @@ inline Process::Options in_dir(const fs::path& cwd) {
   return o;
 }
 
-inline std::vector<std::string> file_lines(const fs::path& path) {
-  std::vector<std::string> out;
-  std::string text = read_file(path), line;
-  for (char c : text) {
-    if (c == '\n') {
-      out.push_back(line);
-      line.clear();
-    } else {
-      line += c;
-    }
-  }
-  return out;
-}
+// Lines of a file (the last one only if it ends in a newline).
+inline std::vector<std::string> file_lines(const fs::path& path) { return read_complete_lines(path); }
 
 inline bool in_proc_table(pid_t pid) { return fs::exists("/proc/" + std::to_string(pid)); }
 

@@ -36,18 +36,6 @@ fs::path example_server() {
   return fs::path(bin).parent_path() / "examples" / "http_server" / "http_server";
 }
 
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct Reply {
   bool ok = false;
   std::string error;  // why not ok: "connect: Connection refused", "status 503", ...
@@ -173,7 +161,7 @@ class ZeroDowntimeTest : public ::testing::Test {
     server_ = example_server();
     if (relive::test::relive_bin().empty() || !fs::exists(server_))
       GTEST_SKIP() << "needs RELIVE_BIN and the example server at " << server_;
-    port_ = free_port();
+    port_ = relive::test::free_loopback_port();
     write_file(dir_ / "mode", "ok\n");
     write_file(dir_ / "trigger", "0\n");
   }

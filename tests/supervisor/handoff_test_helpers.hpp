@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../../src/supervisor/sockets.hpp"
+#include "test_support.hpp"
 
 namespace relive::test {
 
@@ -28,9 +29,7 @@ class HandoffChild {
   HandoffChild(const supervisor::ChildHandoff& handoff, std::vector<std::string> argv) {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
+    std::vector<char*> args = exec_argv(argv);
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {

@@ -59,20 +59,12 @@ State run_until_done(ReadinessWait& wait, std::chrono::milliseconds limit = 20s)
 
 // A TCP socket bound to a free loopback port, not yet listening (connections refused).
 struct ReservedPort {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   uint16_t port = 0;
-  ReservedPort() {
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
+  int fd = relive::test::bind_loopback_tcp(&port, /*reuse_address=*/true);
+  ReservedPort() { EXPECT_GE(fd, 0) << "cannot bind a loopback port"; }
+  ~ReservedPort() {
+    if (fd >= 0) close(fd);
   }
-  ~ReservedPort() { close(fd); }
 };
 
 // A minimal HTTP server on a thread: answers each connection with the next status from

@@ -58,19 +58,7 @@ struct Harness {
     std::lock_guard lock(mu);
     return static_cast<size_t>(std::count_if(events.begin(), events.end(), [&](auto& e) { return e.kind == kind; }));
   }
-  std::vector<std::string> lines(const char* name) {
-    std::vector<std::string> out;
-    std::string text = read_file(dir / name), line;
-    for (char c : text) {
-      if (c == '\n') {
-        out.push_back(line);
-        line.clear();
-      } else {
-        line += c;
-      }
-    }
-    return out;
-  }
+  std::vector<std::string> lines(const char* name) { return read_complete_lines(dir / name); }
 };
 
 // The child appends "<pid> <RELIVE_CHANGED_PATHS>" to starts.log, then waits.

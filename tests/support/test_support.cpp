@@ -1,8 +1,11 @@
 #include "test_support.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +217,53 @@ bool process_alive(pid_t pid) {
   auto close_paren = line.rfind(')');
   if (close_paren == std::string::npos || close_paren + 2 >= line.size()) return false;
   return line[close_paren + 2] != 'Z';
+}
+
+std::vector<std::string> read_complete_lines(const fs::path& path) {
+  std::vector<std::string> out;
+  std::string text = read_file(path), line;
+  for (char c : text) {
+    if (c == '\n') {
+      out.push_back(line);
+      line.clear();
+    } else {
+      line += c;
+    }
+  }
+  return out;
+}
+
+std::vector<char*> exec_argv(std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  for (auto& a : argv) out.push_back(a.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+int bind_loopback_tcp(uint16_t* port, bool reuse_address) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  if (reuse_address) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+uint16_t free_loopback_port() {
+  uint16_t port = 0;
+  int fd = bind_loopback_tcp(&port);
+  if (fd < 0) return 0;
+  close(fd);
+  return port;
 }
 
 }  // namespace relive::test

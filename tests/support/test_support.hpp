@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -88,5 +89,24 @@ fs::path source_dir();
 
 // Whether a process with this pid still exists (and is not a zombie).
 bool process_alive(pid_t pid);
+
+// The lines of a file that end in a newline (a last line still being written is left out,
+// so a test polling a log never sees half a line). Missing file: no lines.
+std::vector<std::string> read_complete_lines(const fs::path& path);
+
+// argv as the null-terminated array execv*() takes, pointing into `argv` (which must
+// outlive it and not change). Build it before fork: the child must not allocate.
+std::vector<char*> exec_argv(std::vector<std::string>& argv);
+
+// A TCP socket (close-on-exec) bound to 127.0.0.1 on a port the kernel picked, not yet
+// listening (connections are refused until listen()). Stores the port in `*port` and
+// returns the fd, which the caller closes; -1 if socket() or bind() failed.
+// `reuse_address` sets SO_REUSEADDR before binding.
+int bind_loopback_tcp(uint16_t* port, bool reuse_address = false);
+
+// A loopback TCP port that was free a moment ago (bound, read, closed again): for a server
+// the test starts. Another process could take it in between; on loopback that is rare.
+// 0 if no socket could be bound.
+uint16_t free_loopback_port();
 
 }  // namespace relive::test
