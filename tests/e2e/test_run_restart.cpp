@@ -121,6 +121,10 @@ TEST(RunRestart, ChildExitIsReportedAndRelivWaitsForChanges) {
   save_plain(p.src / "app.py", "x = 1\n");
   ASSERT_TRUE(eventually([&] { return p.starts() >= 2; }, 10s)) << relive.output();
   EXPECT_TRUE(relive.wait_for_output("app.py changed, starting")) << relive.output();
+  // Ctrl-C only once relive has seen the second run end: a child still running at Ctrl-C
+  // gives relive its own exit code (3), not 130.
+  ASSERT_TRUE(eventually([&] { return relive.count("exited with status 3; waiting for changes") >= 2; }, 10s))
+      << relive.output();
   relive.signal(SIGINT);
   EXPECT_EQ(relive.wait(10s), 130);
 }
