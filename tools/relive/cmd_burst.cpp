@@ -13,14 +13,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "burst_options.hpp"
 #include "commands.hpp"
-#include "relive/config.hpp"
 #include "relive/burst_filter.hpp"
 
 extern char** environ;
@@ -30,20 +29,6 @@ namespace {
 
 constexpr size_t kReadBlock = size_t{128} << 10;  // fits in L2: the filter reads what read() just wrote
 constexpr size_t kWriteBlock = size_t{1} << 20;
-
-// Parses "60s", "500ms", "2m", "1h", "1.5s" (a bare number is seconds), with the same
-// rules as durations in configuration files.
-Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  auto d = config::parse_duration(text);
-  if (!d) return Error{"--max-age '" + text + "': expected a duration such as 60s, 500ms, 2m or 1h"};
-  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-}
-
-Result<burst::Level> parse_level_option(const char* flag, const std::string& text) {
-  if (auto level = burst::parse_level(text)) return *level;
-  return Error{std::string(flag) + " '" + text +
-               "': expected trace, debug, info, warn, error, critical or off"};
-}
 
 // Output collected from the filter and written in large blocks.
 class Output {
@@ -192,16 +177,14 @@ int run_burst(int argc, char** argv) {
       "  relive burst [OPTIONS]              filter stdin to stdout\n"
       "  relive burst [OPTIONS] -- CMD ARGS  run CMD, filter its stdout+stderr, exit with its status",
       "relive burst"};
-  burst::FilterOptions options;
-  std::string max_age = "60s";
-  std::string pass_level = "info";
-  std::string trigger_level = "error";
-  app.add_option("--keep", options.keep, "most debug messages kept (default 512)");
-  app.add_option("--max-age", max_age, "drop kept messages older than this: 60s, 500ms, 2m (default 60s)");
-  app.add_option("--pass-level", pass_level, "write lines at or above this level at once (default info)");
-  app.add_option("--trigger-level", trigger_level,
+  // Checked by the same code as the run command's --burst-* options (burst_options.hpp).
+  BurstSettings settings;
+  app.add_option("--keep", settings.keep, "most debug messages kept (default 512)");
+  app.add_option("--max-age", settings.max_age, "drop kept messages older than this: 60s, 500ms, 2m (default 60s)");
+  app.add_option("--pass-level", settings.pass_level, "write lines at or above this level at once (default info)");
+  app.add_option("--trigger-level", settings.trigger_level,
                  "lines at or above this level write the kept ones first (default error)");
-  app.add_option("--level-regex", options.level_regexes,
+  app.add_option("--level-regex", settings.level_regexes,
                  "RE2 regex with a group (?P<level>...) giving a line's level; tried before the "
                  "presets; repeatable");
   try {
@@ -214,22 +197,14 @@ int run_burst(int argc, char** argv) {
     return 2;
   }
 
-  auto age = parse_duration(max_age);
-  auto pass = parse_level_option("--pass-level", pass_level);
-  auto trigger = parse_level_option("--trigger-level", trigger_level);
-  for (const Error* error : {age ? nullptr : &age.error(), pass ? nullptr : &pass.error(),
-                             trigger ? nullptr : &trigger.error()}) {
-    if (error != nullptr) {
-      std::fprintf(stderr, "relive burst: %s\n", error->message.c_str());
-      return 2;
-    }
+  auto options = settings.to_filter_options("--");
+  if (!options) {
+    std::fprintf(stderr, "relive burst: %s\n", options.error().message.c_str());
+    return 2;
   }
-  options.max_age = *age;
-  options.pass_level = *pass;
-  options.trigger_level = *trigger;
 
   Output output;
-  auto filter = burst::LineFilter::create(std::move(options),
+  auto filter = burst::LineFilter::create(std::move(*options),
                                           [&output](std::string_view lines) { output.append(lines); });
   if (!filter) {
     std::fprintf(stderr, "relive burst: %s\n", filter.error().message.c_str());

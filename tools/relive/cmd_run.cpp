@@ -148,7 +148,9 @@ int run_supervise(int argc, char** argv) {
   std::unique_ptr<burst::LineFilter> filter;
   int burst_pipe[2] = {-1, -1};
   if (o.burst) {
-    auto f = burst::LineFilter::create({}, [](std::string_view lines) { write_all(1, lines); });
+    auto filter_options = o.burst_settings.to_filter_options("--burst-");
+    if (!filter_options) return fail(filter_options.error().message);
+    auto f = burst::LineFilter::create(std::move(*filter_options), [](std::string_view lines) { write_all(1, lines); });
     if (!f) return fail(f.error().message);
     filter = std::move(*f);
     if (pipe2(burst_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(errno_message(errno, "pipe2"));

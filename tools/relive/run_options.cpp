@@ -44,6 +44,15 @@ Running:
       --shell               run COMMAND through /bin/sh -c
       --burst               filter the command's output: debug lines are held back and
                             written only when an error follows (see `relive burst --help`)
+      --burst-keep N        (each --burst-* option implies --burst) most debug
+                            messages held back (default 512)
+      --burst-max-age TIME  drop held messages older than TIME (default 60s)
+      --burst-pass-level L  write lines at or above level L at once (default info)
+      --burst-trigger-level L
+                            lines at or above L write the held ones first (default error)
+      --burst-level-regex RE
+                            RE2 regex whose group (?P<level>...) gives a line's level;
+                            tried before the presets; repeatable
 Zero downtime (docs/zero-downtime.md):
       --socket SPEC         bind SPEC once and hand it to every start of the command
                             (fd 3, 4, ...; LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES as
@@ -74,6 +83,9 @@ plus `command`; the command line overrides it:
   exts = ["py", "toml"]
   build = "make"
   stop-timeout = "2s"
+  [burst]                   # the --burst-* options; the table implies burst = true
+  keep = 100
+  trigger-level = "warn"
 
 The command gets RELIVE_CHANGED_PATHS: the changed paths, one a line, relative to the
 watched directory. Ctrl-C stops the whole tree and exits (130; SIGTERM 143, SIGHUP 129;
@@ -111,6 +123,69 @@ Result<int> parse_signal(const std::string& what, const std::string& text) {
 }
 
 namespace {
+
+// A burst filter key: `burst-keep` etc. at the top level, or `keep` etc. in a [burst]
+// table (`shown_prefix` "burst." then, so errors name the key as burst.keep). Checked now,
+// with the same checks as the --burst-* options.
+Result<void> read_burst_key(const std::string& file, const toml::key& key, const std::string& shown_prefix,
+                            const toml::node& value, RunOptions& o) {
+  const auto& src = key.source();
+  auto where = fmt::format("{}:{}:{}: {}{}", file, src.begin.line, src.begin.column, shown_prefix, key.str());
+  std::string k(key.str());
+  for (auto& c : k) {
+    if (c == '_') c = '-';
+  }
+  if (k.starts_with("burst-")) k = k.substr(6);
+  BurstSettings& b = o.burst_settings;
+  auto want_string = [&](std::string& out) -> Result<void> {
+    if (auto s = value.value_exact<std::string>()) {
+      out = *s;
+      return {};
+    }
+    return Error{where + ": expected a string"};
+  };
+  if (k == "keep") {
+    if (auto n = value.value_exact<int64_t>(); n && *n >= 0) {
+      b.keep = std::to_string(*n);
+    } else if (value.is_string()) {
+      b.keep = *value.value_exact<std::string>();
+      if (auto n = parse_burst_keep(where, b.keep); !n) return n.error();
+    } else {
+      return Error{where + ": expected a number of messages (0 or more)"};
+    }
+  } else if (k == "max-age") {
+    if (auto n = value.value<double>(); n && !value.is_string()) {
+      b.max_age = fmt::format("{}s", *n);
+    } else if (auto r = want_string(b.max_age); !r) {
+      return r;
+    }
+    if (auto d = parse_burst_max_age(where, b.max_age); !d) return d.error();
+  } else if (k == "pass-level" || k == "trigger-level") {
+    std::string& text = k == "pass-level" ? b.pass_level : b.trigger_level;
+    if (auto r = want_string(text); !r) return r;
+    if (auto l = parse_burst_level(where, text); !l) return l.error();
+  } else if (k == "level-regex" || k == "level-regexes") {
+    b.level_regexes.clear();
+    if (auto s = value.value_exact<std::string>()) {
+      b.level_regexes.push_back(*s);
+    } else if (const auto* arr = value.as_array()) {
+      for (const auto& item : *arr) {
+        auto s = item.value_exact<std::string>();
+        if (!s) return Error{where + ": expected a list of strings"};
+        b.level_regexes.push_back(*s);
+      }
+    } else {
+      return Error{where + ": expected a string or a list of strings"};
+    }
+    for (const auto& regex : b.level_regexes) {
+      if (auto r = check_burst_level_regex(where, regex); !r) return r;
+    }
+  } else {
+    return Error{fmt::format("{}:{}:{}: unknown key `{}{}`", file, src.begin.line, src.begin.column, shown_prefix, key.str())};
+  }
+  o.burst = true;
+  return {};
+}
 
 // Keys of relive.toml, as the long options.
 Result<void> read_key(const std::string& file, const toml::key& key, const toml::node& value, RunOptions& o) {
@@ -210,7 +285,19 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
   if (k == "quiet") return want_bool(o.quiet);
   if (k == "clear") return want_bool(o.clear);
   if (k == "json-events") return want_string(o.json_events);
-  if (k == "burst") return want_bool(o.burst);
+  if (k == "burst") {
+    if (const auto* table = value.as_table()) {
+      // [burst] keep = 100, ...: the --burst-* options without their prefix.
+      o.burst = true;
+      for (const auto& [sub_key, sub_value] : *table) {
+        auto r = read_burst_key(file, sub_key, "burst.", sub_value, o);
+        if (!r) return r;
+      }
+      return {};
+    }
+    return want_bool(o.burst);
+  }
+  if (k.starts_with("burst-")) return read_burst_key(file, key, "", value, o);
   if (k == "socket" || k == "sockets") return want_list(o.sockets, false);
   if (k == "graceful") return want_bool(o.graceful);
   if (k == "ready") return want_string(o.ready);
@@ -339,6 +426,15 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   app.add_flag("--clear", o.clear);
   app.add_option("--json-events", o.json_events);
   app.add_flag("--burst", o.burst);
+  BurstSettings& burst = o.burst_settings;
+  std::vector<std::string> level_regexes;
+  const CLI::Option* burst_options[] = {
+      app.add_option("--burst-keep", burst.keep),
+      app.add_option("--burst-max-age", burst.max_age),
+      app.add_option("--burst-pass-level", burst.pass_level),
+      app.add_option("--burst-trigger-level", burst.trigger_level),
+      app.add_option("--burst-level-regex", level_regexes),
+  };
   std::vector<std::string> sockets;
   app.add_option("--socket", sockets);
   app.add_flag("--graceful", o.graceful);
@@ -362,6 +458,13 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
     return Error{fmt::format("{} (see relive --help)", e.what())};
   }
   if (!app.remaining().empty()) return Error{fmt::format("unknown option {} (see relive --help)", app.remaining().front())};
+  for (const CLI::Option* option : burst_options) {
+    if (option->count() > 0) o.burst = true;
+  }
+  if (!level_regexes.empty()) burst.level_regexes = level_regexes;  // replaces relive.toml's
+  if (o.burst) {
+    if (auto checked = burst.to_filter_options("--burst-"); !checked) return checked.error();
+  }
   if (!watch.empty()) o.watch = watch;
   if (!sockets.empty()) o.sockets = sockets;
   if (!ignore.empty()) o.ignore.insert(o.ignore.end(), ignore.begin(), ignore.end());

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "burst_options.hpp"
 #include "relive/error.hpp"
 
 namespace relive::cli {
@@ -28,6 +29,8 @@ struct RunOptions {
   bool clear = false;
   std::string json_events;
   bool burst = false;
+  // --burst-keep, --burst-max-age, ... (each implies --burst); checked when parsed.
+  BurstSettings burst_settings;
   // Zero downtime (docs/zero-downtime.md).
   std::vector<std::string> sockets;        // --socket, repeatable
   bool graceful = false;
@@ -44,9 +47,12 @@ struct ParsedArgs {
 
 // Parses argv (argv[0] is the program). Reads ./relive.toml (or --config FILE) first; the
 // command line overrides it. An Error is one line naming the option or the file:line:key.
+// --burst-* values are checked here too (burst_options.hpp), so a bad one is an Error.
 Result<ParsedArgs> parse_run_args(int argc, char** argv);
 
-// Loads a relive.toml into `options` (keys as the long options: watch, exts, build, ...).
+// Loads a relive.toml into `options` (keys as the long options: watch, exts, build, ...;
+// the burst filter's as burst-keep, ... or as keep, ... in a [burst] table). Values are
+// checked here: an Error is "FILE:LINE:COL: key: what is wrong".
 Result<void> load_run_config(const std::string& path, RunOptions& options);
 
 // "5s", "500ms", "1.5s", "2m"; a bare number is seconds.
