@@ -95,6 +95,20 @@ class Matcher {
   // cached rules of its directory stay as they were.
   virtual Result<void> reload(std::string_view rel_path) = 0;
 
+  // The rules files a watcher of the root cannot see change through the tree: the
+  // repository's info/exclude (inside .git/, which the defaults ignore, or outside the
+  // root altogether) and the global excludes file; absolute paths, whether they exist yet
+  // or not. Empty with vcs_ignore off. A watcher watches their directories itself and
+  // passes a change to reload_file(). Lets a `.git/info/exclude` edit apply live.
+  virtual std::vector<std::filesystem::path> external_rules_files() const { return {}; }
+  // Re-reads `absolute_path` (one of external_rules_files()) after it was created, changed
+  // or removed; other paths are left alone. Gitignore syntax cannot be invalid, so this
+  // only fails for an unreadable file (the file's rules are then empty, as git reads it).
+  virtual Result<void> reload_file(const std::filesystem::path& absolute_path) {
+    (void)absolute_path;
+    return {};
+  }
+
   // Problems met after open() while reading rules files lazily (an invalid .reloadignore
   // expression in a subdirectory, an unreadable .gitignore), oldest first, each once. The
   // valid lines of such a file still apply. A watcher prints them as warnings.

@@ -130,6 +130,8 @@ class MatcherImpl final : public Matcher {
   }
   bool is_rules_file(std::string_view rel) const override;
   Result<void> reload(std::string_view rel) override;
+  std::vector<fs::path> external_rules_files() const override;
+  Result<void> reload_file(const fs::path& absolute_path) override;
   std::vector<Error> take_errors() override { return std::exchange(errors_, {}); }
   const fs::path& root() const override { return root_; }
 
@@ -357,6 +359,31 @@ bool MatcherImpl::is_rules_file(std::string_view rel) const {
   if (options_.vcs_ignore && base == ".gitignore") return true;
   if (options_.reloadignore && base == ".reloadignore") return true;
   return (!info_exclude_rel_.empty() && rel == info_exclude_rel_) || (!global_rel_.empty() && rel == global_rel_);
+}
+
+std::vector<fs::path> MatcherImpl::external_rules_files() const {
+  std::vector<fs::path> files;
+  if (!info_exclude_path_.empty()) files.push_back(fs::absolute(info_exclude_path_).lexically_normal());
+  if (!global_path_.empty()) files.push_back(global_path_);
+  return files;
+}
+
+Result<void> MatcherImpl::reload_file(const fs::path& absolute_path) {
+  const size_t errors_before = errors_.size();
+  const fs::path path = absolute_path.lexically_normal();
+  if (!info_exclude_path_.empty() && path == fs::absolute(info_exclude_path_).lexically_normal()) {
+    load_rules_file(info_exclude_, info_exclude_path_, true, true);
+  } else if (!global_path_.empty() && path == global_path_) {
+    load_rules_file(global_, global_path_, true, true);
+  } else {
+    return {};
+  }
+  if (errors_.size() > errors_before) {
+    Error e = errors_[errors_before];
+    errors_.resize(errors_before);
+    return e;
+  }
+  return {};
 }
 
 Result<void> MatcherImpl::reload(std::string_view rel) {

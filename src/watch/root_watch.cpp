@@ -46,6 +46,9 @@ std::string_view parent_of(std::string_view rel) {
 }
 
 constexpr uint32_t kVcsMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD;
+// A rules file's directory: whatever can leave the file with new contents, or remove it.
+constexpr uint32_t kRulesDirMask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR |
+                                   IN_MASK_ADD;
 constexpr uint32_t kSentinelMask = IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_MASK_ADD;
 
 }  // namespace
@@ -87,6 +90,7 @@ Result<void> RootWatch::open() {
     }
   }
   find_vcs_dir();
+  watch_external_rules(/*reload_now=*/false);
   root_present_ = true;
   scan(&tree_.root(), "", false);
   if (!root_present_ || (tree_.root().wd < 0 && !tree_.root().polled)) {
@@ -285,6 +289,7 @@ void RootWatch::read_events() {
       continue;
     }
     if (vcs_wd_ >= 0 && ev.wd == vcs_wd_) on_vcs_event(ev);
+    on_external_rules_event(ev);  // its directory may also be a node of the tree: go on
     if (sentinel_wd_ >= 0 && ev.wd == sentinel_wd_) {
       if (ev.mask & IN_IGNORED) sentinel_wd_ = -1;
       on_sentinel_event();
@@ -432,6 +437,7 @@ void RootWatch::poll() {
     return;
   }
   if (!inotify_ && !vcs_dir_.empty()) vcs_locked_ = exists_nofollow(vcs_dir_ + "/" + vcs_lock_name_);
+  if (!inotify_) poll_external_rules();
   if (polled_nodes_ > 0) poll_subtree(&tree_.root());
   if (needs_reconcile_) {
     needs_reconcile_ = false;
@@ -546,8 +552,13 @@ void RootWatch::restore_root() {
   if (file_name_.empty()) {
     // The new tree has its own rules files; keep the old rules if the new ones are bad.
     auto matcher = ignore::Matcher::open(dir_abs_, ignore_options_);
-    if (matcher) matcher_ = std::move(*matcher);
-    else ctx_.warn(matcher.error().message);
+    if (matcher) {
+      matcher_ = std::move(*matcher);
+      external_rules_.clear();  // the new matcher's files; it has just read them
+      watch_external_rules(/*reload_now=*/false);
+    } else {
+      ctx_.warn(matcher.error().message);
+    }
   }
   root_present_ = true;
   if (file_name_.empty()) record_created("", true);
@@ -598,6 +609,80 @@ void RootWatch::on_vcs_event(const RawEvent& ev) {
     return;
   }
   if (ev.name == vcs_lock_name_) vcs_locked_ = exists_nofollow(vcs_dir_ + "/" + vcs_lock_name_);
+  // .git/info created (or moved in) after the start: watch it now.
+  if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
+    for (const auto& x : external_rules_) {
+      if (x.wd < 0) {
+        watch_external_rules(/*reload_now=*/true);
+        break;
+      }
+    }
+  }
+}
+
+namespace {
+
+// What can tell a changed file from an unchanged one without reading it; "" if absent.
+std::string file_signature(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_nsec);
+}
+
+}  // namespace
+
+void RootWatch::watch_external_rules(bool reload_now) {
+  if (!matcher_) return;
+  if (external_rules_.empty()) {
+    for (const auto& file : matcher_->external_rules_files()) {
+      ExternalRules x;
+      x.path = file.string();
+      x.dir = file.parent_path().string();
+      x.name = file.filename().string();
+      x.signature = file_signature(x.path);
+      external_rules_.push_back(std::move(x));
+    }
+  }
+  if (!inotify_) return;  // polled: poll_external_rules() compares signatures
+  for (size_t i = 0; i < external_rules_.size(); ++i) {
+    auto& x = external_rules_[i];
+    if (x.wd >= 0) continue;
+    // A missing directory (no .git/info yet) is no error: the .git watch re-arms this.
+    x.wd = inotify_->add_watch(x.dir, kRulesDirMask);
+    if (x.wd >= 0 && reload_now) reload_external_rules(i);
+  }
+}
+
+void RootWatch::reload_external_rules(size_t index) {
+  auto reloaded = matcher_->reload_file(external_rules_[index].path);
+  if (!reloaded) ctx_.warn(reloaded.error().message);
+  needs_reconcile_ = true;  // directories it ignored or un-ignored
+}
+
+void RootWatch::on_external_rules_event(const RawEvent& ev) {
+  for (size_t i = 0; i < external_rules_.size(); ++i) {
+    auto& x = external_rules_[i];
+    if (x.wd < 0 || ev.wd != x.wd) continue;
+    if (ev.mask & IN_IGNORED) {
+      // The directory went away (its file's rules with it), or the tree dropped the watch
+      // it shared with us: re-read the file and watch again where the directory still is.
+      x.wd = -1;
+      reload_external_rules(i);
+      if (inotify_) x.wd = inotify_->add_watch(x.dir, kRulesDirMask);
+    } else if (ev.name == x.name) {
+      reload_external_rules(i);
+    }
+  }
+}
+
+void RootWatch::poll_external_rules() {
+  for (size_t i = 0; i < external_rules_.size(); ++i) {
+    std::string now = file_signature(external_rules_[i].path);
+    if (now == external_rules_[i].signature) continue;
+    external_rules_[i].signature = std::move(now);
+    reload_external_rules(i);
+  }
 }
 
 }  // namespace relive::watch::internal

@@ -91,6 +91,15 @@ class RootWatch {
   void find_vcs_dir();
   void on_vcs_event(const RawEvent& ev);
 
+  // Rules files the tree cannot report (.git/info/exclude, core.excludesFile): one watch
+  // on each one's directory (never on all of .git/), or a stat per poll without inotify.
+  // `reload_now`: re-read every file whose watch was not armed before (its directory
+  // appeared: .git/info created after the start).
+  void watch_external_rules(bool reload_now);
+  void reload_external_rules(size_t index);
+  void on_external_rules_event(const RawEvent& ev);
+  void poll_external_rules();
+
   void record_created(std::string_view rel, bool is_dir, bool existed_before = false);
   void record_modified(std::string_view rel, bool is_dir);
   void record_removed(std::string_view rel, bool is_dir);
@@ -116,6 +125,13 @@ class RootWatch {
   std::string vcs_lock_name_;
   int vcs_wd_ = -1;
   bool vcs_locked_ = false;
+  struct ExternalRules {
+    std::string path;          // absolute
+    std::string dir, name;     // its directory (watched) and its name there
+    int wd = -1;
+    std::string signature;     // without inotify: what stat() said last time
+  };
+  std::vector<ExternalRules> external_rules_;
   std::vector<PendingMove> pending_moves_;
   std::vector<Link> links_;
   std::unordered_set<std::string> writers_;   // written to (IN_MODIFY) and not yet closed
