@@ -33,8 +33,11 @@ struct BuildProject {
                "cd '" + o + "'\n"
                "n=$(( $(cat counter 2>/dev/null || echo 0) + 1 )); echo $n > counter\n"
                "echo \"start $n $(printf '%s' \"$RELIVE_CHANGED_PATHS\" | tr '\\n' ',')\" >> builds.log\n"
-               "trap 'echo \"stopped $n\" >> builds.log; exit 143' TERM\n"
-               "while [ ! -f gate$n ]; do sleep 0.02; done\n"
+               "echo $$ > pid$n\n"
+               // A build step that ignores the stop signal when the test asks for one.
+               "if [ -f stubborn ]; then trap '' TERM; else trap 'echo \"stopped $n\" >> builds.log; exit 143' TERM; fi\n"
+               // (gives up if the test's directory is gone: a failed test leaves nothing behind)
+               "while [ ! -f gate$n ]; do [ -f counter ] || exit 1; sleep 0.02; done\n"
                "echo $n > built\n"
                "echo \"done $n\" >> builds.log\n");
     // The program: "run <the build it came from> <changed>".
@@ -104,6 +107,33 @@ TEST(RunBusyUpdate, RestartStopsTheRunningBuildAndOnlyTheNewBuildsProgramRuns) {
                                                      "start 3 app.py,lib.py", "done 3"}))
       << logs(p);
   EXPECT_EQ(p.run_log(), (std::vector<std::string>{"run 1 ", "run 3 app.py,lib.py"})) << logs(p);
+}
+
+// KNOWN BUG (supervisor, reported to the lead; enable once fixed): on a save during a
+// build, --on-busy-update restart sends the stop signal to the build's process group and
+// starts the next build as soon as the build's top process (`sh -c`) exits. A build
+// process that ignores or outlives the signal keeps running beside the next build (two
+// builds writing the same outputs), and is never killed. The build should be stopped like
+// the program: stop signal, SIGKILL after --stop-timeout, next build only once every
+// process of the old one is gone.
+TEST(RunBusyUpdate, DISABLED_RestartWaitsUntilTheWholeBuildIsGone) {
+  BuildProject p;
+  write_file(p.out / "stubborn", "");
+  auto args = p.relive_args("restart");
+  args.insert(args.begin() + 1, {"--stop-timeout", "300ms"});
+  Process relive(args);
+  start_and_block_build_two(p, relive);
+  pid_t build_two = std::stoi(read_file(p.out / "pid2"));
+  save_plain(p.src / "lib.py", "y = 1\n");
+  ASSERT_TRUE(p.wait_build_line("start 3 app.py,lib.py")) << logs(p) << relive.output();
+  // Build 3 started: build 2 must be gone by now (killed after the stop timeout).
+  EXPECT_FALSE(in_proc_table(build_two)) << "build 2 (pid " << build_two << ") still runs beside build 3";
+  p.open_gate(3);
+  ASSERT_TRUE(p.wait_runs(2)) << logs(p) << relive.output();
+  stop_relive(relive);
+  EXPECT_EQ(p.run_log(), (std::vector<std::string>{"run 1 ", "run 3 app.py,lib.py"})) << logs(p);
+  auto lines = p.build_log();
+  EXPECT_EQ(std::find(lines.begin(), lines.end(), "done 2"), lines.end()) << logs(p);
 }
 
 TEST(RunBusyUpdate, QueueLetsTheBuildFinishThenRunsOnceMore) {
