@@ -44,15 +44,15 @@ Running:
       --shell               run COMMAND through /bin/sh -c
       --burst               filter the command's output: debug lines are held back and
                             written only when an error follows (see `relive burst --help`)
-      --burst-keep N        (each --burst-* option implies --burst) most debug
-                            messages held back (default 512)
+      --burst-keep N        most debug messages held back (default 512)
       --burst-max-age TIME  drop held messages older than TIME (default 60s)
       --burst-pass-level L  write lines at or above level L at once (default info)
       --burst-trigger-level L
                             lines at or above L write the held ones first (default error)
       --burst-level-regex RE
                             RE2 regex whose group (?P<level>...) gives a line's level;
-                            tried before the presets; repeatable
+                            tried before the presets; repeatable.
+                            Each --burst-* option implies --burst
 Zero downtime (docs/zero-downtime.md):
       --socket SPEC         bind SPEC once and hand it to every start of the command
                             (fd 3, 4, ...; LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES as
