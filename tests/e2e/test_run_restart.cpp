@@ -91,6 +91,10 @@ TEST(RunRestart, ExtsAndIgnoreGlobsFilterChanges) {
   ASSERT_EQ(lines.size(), 3u) << read_file(p.log());
   EXPECT_EQ(lines[1].substr(lines[1].find(' ') + 1), "conf.toml");
   EXPECT_EQ(lines[2].substr(lines[2].find(' ') + 1), "app.py");
+  // Ctrl-C stops the child too; killing relive alone (Process's destructor) would leave
+  // the child, which runs in a process group of its own, behind.
+  relive.signal(SIGINT);
+  EXPECT_EQ(relive.wait(10s), 130) << relive.output();
 }
 
 TEST(RunRestart, JsonEventsDescribeTheCycle) {
