@@ -542,10 +542,12 @@ class Config {
   }
 
   // Builds a T from the section at key with factory(section) now (an exception -> Error),
-  // then again after each published version in which that section changed: the new T is
-  // built first, then published; the old one is destroyed when its last pin is released.
-  // If the factory throws on a rebuild, the old T stays, and the error is logged and shown
-  // in status().resource_error. Rebuilds run on the dispatcher thread before subscriber callbacks.
+  // then again for each new version in which that section changed, before that version is
+  // published: whoever sees version N finds the T built from N. The old T is destroyed when
+  // its last pin is released. If the factory throws on a rebuild, the old T stays (the
+  // version is still published), and the error is logged and shown in
+  // status().resource_error. Rebuilds run on the thread that loads (the watch thread or the
+  // caller of reload()), one at a time: a factory must not call reload() itself.
   template <class T>
   Result<Resource<T>> resource(std::string key, std::function<std::unique_ptr<T>(const Node&)> factory) {
     std::shared_ptr<Cell<T>> cell;

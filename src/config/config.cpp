@@ -1,6 +1,6 @@
-// The Config: loads and merges sources, validates, publishes through a Cell, reloads when
-// the watch engine reports a change, and dispatches resources and callbacks on its own
-// thread. Survives fork() (see the atfork handlers at the bottom).
+// The Config: loads and merges sources, validates, rebuilds the resources whose section
+// changed, publishes through a Cell, reloads when the watch engine reports a change, and
+// runs callbacks on its own dispatcher thread. Survives fork() (see the atfork handlers at the bottom).
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -56,7 +56,7 @@ struct Core {
   // Each of our threads holds one of the first two whenever it is not waiting, so that at
   // fork() none of them is half-way through a malloc or a log line: the child must not
   // inherit a lock that no thread of its own will ever release (see prepare_fork()).
-  std::mutex dispatch_mu;  // held while resources/callbacks run (so unsubscribe is final)
+  std::mutex dispatch_mu;  // held while callbacks run (so unsubscribe is final)
   std::mutex watch_mu;     // held while the watch thread reads events and reloads
   std::mutex load_mu;      // serializes loads, binding registration and publishing
   Snapshot current;        // what the cell holds (load_mu)
@@ -106,6 +106,33 @@ struct Core {
     return m + ": expected " + e.expected() + ", got " + got;
   }
 
+  // Before a version is published: rebuilds (and publishes) the resources whose section
+  // changed, so that whoever sees version N also finds resources built from N. A factory
+  // that throws keeps the old resource and does not hold the version back. load_mu held.
+  void rebuild_resources(const Snapshot& before, const Snapshot& next) {
+    std::vector<ResourceHook> hooks;
+    {
+      std::lock_guard s(subs_mu);
+      hooks = resources;
+    }
+    for (const auto& hook : hooks) {
+      Node new_section = section(next, hook.key);
+      if (section(before, hook.key).same_value(new_section)) continue;
+      try {
+        hook.rebuild(new_section);
+        std::lock_guard s(status_mu);
+        if (status.resource_error && status.resource_error->starts_with(hook.key + ": "))
+          status.resource_error.reset();
+      } catch (const std::exception& e) {
+        std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
+                                    hook.key, next.version(), e.what());
+        log->error("config: {}", m);
+        std::lock_guard s(status_mu);
+        status.resource_error = m;
+      }
+    }
+  }
+
   // Reads, merges, converts and validates; publishes on success. load_mu held.
   Result<bool> load_locked(bool first) {
     Node merged = Node::object();
@@ -144,6 +171,7 @@ struct Core {
       }
     }
     Snapshot before = current;
+    rebuild_resources(before, next);
     current = next;
     if (cell) {
       cell->publish(std::make_unique<const Snapshot>(next));
@@ -214,29 +242,10 @@ struct Core {
 
   // dispatch_mu held.
   void dispatch(const Snapshot& before, const Snapshot& after) {
-    std::vector<ResourceHook> hooks;
     std::vector<Subscriber> subs;
     {
       std::lock_guard s(subs_mu);
-      hooks = resources;
       subs = subscribers;
-    }
-    for (const auto& hook : hooks) {
-      Node old_section = section(before, hook.key);
-      Node new_section = section(after, hook.key);
-      if (old_section.same_value(new_section)) continue;
-      try {
-        hook.rebuild(new_section);
-        std::lock_guard s(status_mu);
-        if (status.resource_error && status.resource_error->starts_with(hook.key + ": "))
-          status.resource_error.reset();
-      } catch (const std::exception& e) {
-        std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
-                                    hook.key, after.version(), e.what());
-        log->error("config: {}", m);
-        std::lock_guard s(status_mu);
-        status.resource_error = m;
-      }
     }
     for (const auto& sub : subs) {
       auto changes = diff(before, after, sub.prefix);

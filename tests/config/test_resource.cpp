@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <thread>
 
 #include "config_test_util.hpp"
 
@@ -78,6 +79,40 @@ TEST(ConfigResource, RebuiltOnlyOnChangeOldAliveWhilePinned) {
   EXPECT_EQ(pool->pin()->host, "c");
   EXPECT_FALSE(cfg->status().resource_error);
   EXPECT_TRUE(eventually([] { relive::reclaim_retired(); return g_alive.load() == 1; }, 10s));
+}
+
+// One generation: a reader that sees version N finds the resource built from N (or later),
+// never the one before — the resource is rebuilt before the version is published.
+TEST(ConfigResource, AVersionIsPublishedOnlyAfterItsResources) {
+  TempDir dir;
+  auto path = dir / "app.yaml";
+  write_file(path, "db:\n  host: '0'\n");
+  auto cfg = Config::open(manual({file(path)}));
+  ASSERT_TRUE(cfg);
+  auto pool = cfg->resource<Pool>("db", [](const Node& n) { return std::make_unique<Pool>(n.at("host").as_string()); });
+  ASSERT_TRUE(pool) << pool.error().message;
+  constexpr int kVersions = 200;
+  std::atomic<bool> done{false};
+  std::atomic<int> behind{0};
+  std::atomic<long> checks{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      auto snapshot = cfg->pin();  // the version first, then the resource
+      auto p = pool->pin();
+      if (std::stoi(p->host) < std::stoi(snapshot->get("db.host", "0"))) ++behind;
+      ++checks;
+    }
+  });
+  for (int i = 1; i <= kVersions; ++i) {
+    write_file(path, "db:\n  host: '" + std::to_string(i) + "'\n");
+    ASSERT_TRUE(cfg->reload());
+    // Right after reload() returns, the resource of this version is there.
+    EXPECT_EQ(pool->pin()->host, std::to_string(i));
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(behind.load(), 0) << "of " << checks.load() << " reads, a version was seen before its resource";
+  EXPECT_EQ(pool->generation(), static_cast<std::uint64_t>(kVersions + 1));
 }
 
 TEST(ConfigResource, FirstBuildFailingIsAnError) {
