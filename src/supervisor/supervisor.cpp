@@ -142,6 +142,7 @@ struct Supervisor::Impl {
   std::unique_ptr<Child> build;
   std::chrono::steady_clock::time_point build_started;
   bool build_cancelled = false;
+  bool stopping_build = false;  // `stop` is taking a cancelled build's tree down
   std::unique_ptr<TreeStop> stop;
   std::chrono::steady_clock::time_point stop_started;
   bool stop_is_final = false;
@@ -262,7 +263,7 @@ struct Supervisor::Impl {
   }
 
   void check_build_exit() {
-    if (!build || !build->status()) return;
+    if (!build || !build->status() || stopping_build) return;  // a cancelled build: finish_stop()
     ExitStatus status = *build->status();
     bool ok = status.signal == 0 && status.code == 0;
     emit(Event{.kind = Event::Kind::BuildEnd, .pid = build->pid(), .status = status, .success = ok,
@@ -317,7 +318,42 @@ struct Supervisor::Impl {
     }
   }
 
+  // --on-busy-update restart: the build's whole tree goes, as a program's does (stop
+  // signal, SIGKILL after --stop-timeout), and the next cycle starts only once it is gone,
+  // so two builds never run at once. `stop` is free: a build runs only while nothing else does.
+  void cancel_build() {
+    TreeStop::Options so;
+    so.stop_signal = opt.stop_signal;
+    so.timeout = opt.stop_timeout;
+    if (child) so.exclude_roots.push_back(child->pid());
+    so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
+    stop_is_final = false;
+    stop_pid = 0;  // not the program: no Stop event
+    stopping_build = true;
+    stop_started = std::chrono::steady_clock::now();
+    stop = std::make_unique<TreeStop>(build.get(), std::move(so));
+    add_fd(stop->timeout_fd(), kStopTimer, false);
+    poll_stop();
+  }
+
+  void finish_build_cancel() {
+    stop.reset();
+    stop_fds_registered.clear();
+    stopping_build = false;
+    ExitStatus status = build->status().value_or(ExitStatus{.signal = opt.stop_signal});
+    emit(Event{.kind = Event::Kind::BuildEnd, .pid = build->pid(), .status = status, .success = false,
+               .duration_ms = ms_since(build_started)});
+    build.reset();
+    build_cancelled = false;
+    controls.clear();
+    if (!shutting_down) start_cycle();
+  }
+
   void finish_stop() {
+    if (stopping_build) {
+      finish_build_cancel();
+      return;
+    }
     bool killed = stop->killed();
     double took = ms_since(stop_started);
     stop.reset();  // closes its fds, which takes them out of the epoll set
@@ -585,10 +621,19 @@ struct Supervisor::Impl {
       case OnBusy::DoNothing:
         break;
       case OnBusy::Restart:
-        current.merge(changes);
-        if (build && !build_cancelled) {
-          build_cancelled = true;
-          build->signal_group(opt.stop_signal);
+        if (build) {
+          current.merge(changes);
+          if (!build_cancelled) {
+            build_cancelled = true;
+            cancel_build();
+          }
+        } else if (next || std::find(controls.begin(), controls.end(), Control::Start) == controls.end()) {
+          // The new generation is already on its way (--graceful: starting, waiting to be
+          // ready): these changes need a cycle of their own after it, like `queue`.
+          pending.merge(changes);
+          pending_run = true;
+        } else {
+          current.merge(changes);  // the Start still queued will carry them
         }
         break;
       case OnBusy::Signal:
@@ -608,7 +653,9 @@ struct Supervisor::Impl {
     }
     shutting_down = true;
     shutdown_signal = sig;
-    child_running_at_shutdown = child && !child->status();
+    // exited(), not status(): the signalfd may hand out this SIGINT before the child's own
+    // exit is processed; a child already gone on its own was not stopped by the signal.
+    child_running_at_shutdown = child && !child->exited();
     controls.clear();
     pending_run = false;
     disarm_timer(backoff_fd);
@@ -621,7 +668,7 @@ struct Supervisor::Impl {
       next.reset();
     }
     // The final stop takes every descendant, the build's processes included.
-    if (build) {
+    if (build && !stopping_build) {  // a build being cancelled finishes that first
       remove_fd(build->pidfd());
       build.reset();
     }

@@ -1,7 +1,8 @@
 // --on-busy-update: what a save does while the --build step runs. Each build blocks until
 // the test opens its gate, so "a save during build N" is a fact, not a timing guess.
-//   restart     the running build is stopped (stop signal to its group) and the cycle starts
-//               over: only the newest build's program runs
+//   restart     the running build's tree is stopped (stop signal, SIGKILL after the stop
+//               timeout) and the cycle starts over: only the newest build's program runs;
+//               with --graceful, a save while the new program is starting gets a cycle of its own
 //   queue       the build finishes and its program starts; then exactly one more cycle
 //   do-nothing  the save is dropped
 //   signal      the build gets the stop signal; nothing is queued; the old program runs on
@@ -109,14 +110,10 @@ TEST(RunBusyUpdate, RestartStopsTheRunningBuildAndOnlyTheNewBuildsProgramRuns) {
   EXPECT_EQ(p.run_log(), (std::vector<std::string>{"run 1 ", "run 3 app.py,lib.py"})) << logs(p);
 }
 
-// KNOWN BUG (supervisor, reported to the lead; enable once fixed): on a save during a
-// build, --on-busy-update restart sends the stop signal to the build's process group and
-// starts the next build as soon as the build's top process (`sh -c`) exits. A build
-// process that ignores or outlives the signal keeps running beside the next build (two
-// builds writing the same outputs), and is never killed. The build should be stopped like
-// the program: stop signal, SIGKILL after --stop-timeout, next build only once every
-// process of the old one is gone.
-TEST(RunBusyUpdate, DISABLED_RestartWaitsUntilTheWholeBuildIsGone) {
+// A build that ignores the stop signal is stopped like the program: SIGKILL after
+// --stop-timeout, and the next build starts only once every process of the old one is gone
+// (it used to start as soon as the build's top `sh -c` exited, beside the old build).
+TEST(RunBusyUpdate, RestartWaitsUntilTheWholeBuildIsGone) {
   BuildProject p;
   write_file(p.out / "stubborn", "");
   auto args = p.relive_args("restart");
@@ -198,6 +195,29 @@ TEST(RunBusyUpdate, SignalStopsTheBuildAndTheOldProgramRunsOn) {
   ASSERT_TRUE(p.wait_runs(2)) << logs(p) << relive.output();
   stop_relive(relive);
   EXPECT_EQ(p.run_log(), (std::vector<std::string>{"run 1 ", "run 3 app.py,sentinel.py"})) << logs(p);
+}
+
+// --graceful: a save while the new generation waits to be ready is not lost: it gets a
+// cycle of its own once that one is in (it used to be merged into the starting one's
+// changes and dropped).
+TEST(RunBusyUpdate, RestartDuringAGracefulStartIsNotLost) {
+  TempDir src;
+  TempDir out;
+  write_file(src / "app.py", "x = 0\n");
+  const fs::path runs = out / "runs.log";
+  write_file(out / "child.sh", "echo \"run $(printf '%s' \"$RELIVE_CHANGED_PATHS\" | tr '\\n' ',')\" >> '" +
+                                   runs.string() + "'\nexec sleep 1000\n");
+  Process relive(relive_argv({"-q", "-w", src.path().string(), "--graceful", "--ready", "delay:3000",
+                              "--on-busy-update", "restart", "--", "sh", (out / "child.sh").string()}));
+  auto wait_runs = [&](size_t n) { return eventually([&] { return file_lines(runs).size() >= n; }, 15s); };
+  ASSERT_TRUE(wait_runs(1)) << relive.output();
+  save_plain(src / "app.py", "x = 1\n");
+  ASSERT_TRUE(wait_runs(2)) << relive.output();  // the new generation: 3 s before it counts as ready
+  save_plain(src / "lib.py", "y = 1\n");
+  ASSERT_TRUE(wait_runs(3)) << read_file(runs) << relive.output();
+  relive.signal(SIGINT);
+  EXPECT_EQ(relive.wait(10s), 130) << relive.output();
+  EXPECT_EQ(file_lines(runs), (std::vector<std::string>{"run ", "run app.py", "run lib.py"})) << read_file(runs);
 }
 
 }  // namespace
