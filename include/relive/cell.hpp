@@ -55,6 +55,13 @@
 //   unregistered by hand and its grace periods wait on all readers, not only the ones that
 //   hold the old generation; a hazard slot protects exactly the pinned generation and
 //   needs nothing from threads that never pin.
+//   What a pin costs, and what is left (bench/bench_cell.sh): about four cycles, ~2x a plain
+//   pointer load — the thread's slot pointer, a check that its first slot is free, the
+//   load/store/re-load of the cell's pointer, and the release store. The free-slot check
+//   (~0.25 ns) is what lets pins nest; dropping it would make a second pin on a thread
+//   overwrite the first one's hazard. Keeping the slots in the thread's own TLS block would
+//   save the slot-pointer load but free them at thread exit, which a pin moved to (and
+//   outliving) another thread must survive. Neither is worth its price.
 //
 // Threads
 //   Cell: pin(), publish() and version() may be called from any thread, concurrently.
