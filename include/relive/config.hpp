@@ -355,7 +355,11 @@ class Source {
   // Directories whose every entry counts (conf.d).
   virtual std::vector<std::filesystem::path> watch_dirs() const { return {}; }
   // Push sources: begin/stop telling the Config that load() would now return something
-  // new. `changed` may be called from any thread.
+  // new. `changed` may be called from any thread; it reloads on that thread before it
+  // returns (so never call it holding a lock your load() takes). In a fork() child,
+  // start() is called again: the parent's thread is gone there, so start a new one and
+  // never join the old. For fork-safety, your thread should be idle (waiting, not
+  // allocating) whenever it is not inside `changed`.
   virtual void start(std::function<void()> changed) { (void)changed; }
   virtual void stop() {}
 };

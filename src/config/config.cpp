@@ -340,7 +340,14 @@ struct Core {
       if (watch_stop_fd < 0) return Error{"config: cannot watch the configuration: eventfd failed"};
       watch_thread = start_thread([this] { watch_loop(); });
     }
-    for (const auto& s : options.sources) s->start([this] { (void)reload(); });
+    // A push source (etcd) calls back from its own thread: reload under watch_mu like the
+    // watch thread, so a fork never lands in the middle of it.
+    for (const auto& s : options.sources) {
+      s->start([this] {
+        std::lock_guard w(watch_mu);
+        (void)reload();
+      });
+    }
     return {};
   }
 
