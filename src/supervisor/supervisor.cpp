@@ -298,9 +298,14 @@ struct Supervisor::Impl {
       so.exclude_roots.push_back(child->pid());
       if (child->start_ticks() >= retiring->start_ticks()) so.newer_generation_ticks = child->start_ticks();
     }
-    so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
     stop_is_final = final;
     stop_pid = target ? target->pid() : 0;
+    start_tree_stop(target, std::move(so));
+  }
+
+  // Both kinds of stop (a program generation, a cancelled build) run through `stop`.
+  void start_tree_stop(const Child* target, TreeStop::Options so) {
+    so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
     stop_started = std::chrono::steady_clock::now();
     stop = std::make_unique<TreeStop>(target, std::move(so));
     add_fd(stop->timeout_fd(), kStopTimer, false);
@@ -326,14 +331,10 @@ struct Supervisor::Impl {
     so.stop_signal = opt.stop_signal;
     so.timeout = opt.stop_timeout;
     if (child) so.exclude_roots.push_back(child->pid());
-    so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
     stop_is_final = false;
     stop_pid = 0;  // not the program: no Stop event
     stopping_build = true;
-    stop_started = std::chrono::steady_clock::now();
-    stop = std::make_unique<TreeStop>(build.get(), std::move(so));
-    add_fd(stop->timeout_fd(), kStopTimer, false);
-    poll_stop();
+    start_tree_stop(build.get(), std::move(so));
   }
 
   void finish_build_cancel() {

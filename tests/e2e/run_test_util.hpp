@@ -29,6 +29,18 @@ inline Process::Options in_dir(const fs::path& cwd) {
   return o;
 }
 
+// relive run to completion in `cwd`: its exit status and everything it printed.
+struct Outcome {
+  int status;
+  std::string output;
+};
+inline Outcome run_relive(std::vector<std::string> args, const fs::path& cwd) {
+  Process p(relive_argv(std::move(args)), in_dir(cwd));
+  int status = p.wait(10s);
+  p.wait_for_output("\n", 5s);  // the reader may still be catching up after the exit
+  return {status, p.output()};
+}
+
 // Lines of a file (the last one only if it ends in a newline).
 inline std::vector<std::string> file_lines(const fs::path& path) { return read_complete_lines(path); }
 

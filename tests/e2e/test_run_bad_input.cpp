@@ -6,18 +6,6 @@
 namespace relive::test {
 namespace {
 
-struct Outcome {
-  int status;
-  std::string output;
-};
-
-Outcome run_relive(std::vector<std::string> args, const fs::path& cwd) {
-  Process p(relive_argv(std::move(args)), in_dir(cwd));
-  int status = p.wait(10s);
-  p.wait_for_output("\n", 5s);  // the reader may still be catching up after the exit
-  return {status, p.output()};
-}
-
 // Exactly one line of output, starting "relive: " and containing `needle`.
 void expect_one_line(const Outcome& o, int status, const std::string& needle) {
   EXPECT_EQ(o.status, status) << o.output;

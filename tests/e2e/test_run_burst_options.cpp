@@ -69,18 +69,6 @@ TEST(RunBurstOptions, FlatKeysInReliveToml) {
   EXPECT_EQ(output_until_error(dir.path(), {}), "DEBUG:app:d4\nDEBUG:app:d5\nERROR:app:boom\n");
 }
 
-struct Outcome {
-  int status;
-  std::string output;
-};
-
-Outcome run_relive(std::vector<std::string> args, const fs::path& cwd) {
-  Process p(relive_argv(std::move(args)), in_dir(cwd));
-  int status = p.wait(10s);
-  p.wait_for_output("\n", 5s);
-  return {status, p.output()};
-}
-
 // Exit 2 and exactly one line, "<prefix>" then containing `needle`.
 void expect_one_line(const Outcome& o, const std::string& prefix, const std::string& needle) {
   EXPECT_EQ(o.status, 2) << o.output;
