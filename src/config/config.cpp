@@ -1,6 +1,7 @@
 // The Config: loads and merges sources, validates, rebuilds the resources whose section
 // changed, publishes through a Cell, reloads when the watch engine reports a change, and
-// runs callbacks on its own dispatcher thread. Survives fork() (see the atfork handlers at the bottom).
+// runs callbacks on its own dispatcher thread. Survives fork() (see the atfork handlers at
+// the bottom).
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>

@@ -58,16 +58,16 @@ bool Coalescer::has_gone_paths() const {
   // timestamped directory) is not a save in progress: nothing will be written back there.
   // Newest first: while a tree is being removed, its latest files' directories still
   // exist, so the answer comes from the first entries looked at.
-  auto gone = [](const Entry& e) { return e.existed_before && !e.exists_now; };
   for (auto e = entries_.rbegin(); e != entries_.rend(); ++e) {
-    if (!gone(*e) || e->is_dir) continue;
-    bool directory_gone = false;
-    for (auto slash = e->path.rfind('/'); slash != std::string::npos && slash > 0 && !directory_gone;
-         slash = e->path.rfind('/', slash - 1)) {
-      auto it = index_.find(key_of(e->root, std::string_view(e->path).substr(0, slash)));
-      directory_gone = it != index_.end() && gone(entries_[it->second]);
-    }
-    if (!directory_gone) return true;
+    if (is_gone(*e) && !e->is_dir && !in_gone_directory(*e)) return true;
+  }
+  return false;
+}
+
+bool Coalescer::in_gone_directory(const Entry& e) const {
+  for (auto slash = e.path.rfind('/'); slash != std::string::npos && slash > 0; slash = e.path.rfind('/', slash - 1)) {
+    auto it = index_.find(key_of(e.root, std::string_view(e.path).substr(0, slash)));
+    if (it != index_.end() && is_gone(entries_[it->second])) return true;
   }
   return false;
 }

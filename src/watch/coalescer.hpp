@@ -50,6 +50,9 @@ class Coalescer {
     int64_t renamed_from = -1;  // index of the source entry of a paired rename
   };
   Entry& entry(uint32_t root, std::string_view path, bool is_dir, bool existed_before);
+  static bool is_gone(const Entry& e) { return e.existed_before && !e.exists_now; }
+  // Some directory above `e` (in the same root) is gone in this batch.
+  bool in_gone_directory(const Entry& e) const;
 
   std::vector<Entry> entries_;                       // first-seen order
   std::unordered_map<std::string, size_t> index_;    // root byte + path -> entries_ index
