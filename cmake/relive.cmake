@@ -10,17 +10,27 @@ if(RELIVE_SANITIZE)
   target_link_options(relive_build_flags INTERFACE -fsanitize=${RELIVE_SANITIZE})
 endif()
 
-# relive_add_part(NAME [DEPS ...]): the library relive_NAME from src/NAME/*.cpp, public
-# headers in include/relive/, internal headers beside the sources (out of users' sight).
+# relive_add_part(NAME [DESCRIPTION "one line"] [DEPS ...]): the library relive_NAME
+# (relive::NAME) from src/NAME/*.cpp, public headers in include/relive/, internal headers
+# beside the sources (out of users' sight). DEPS are public: a user of the part gets them
+# too; add private ones with target_link_libraries(relive_NAME PRIVATE ...) after this call.
+# Static by default; shared (with a SONAME) when BUILD_SHARED_LIBS is ON. The part is
+# installed and exported (relive_install_part, cmake/relive_install.cmake).
 function(relive_add_part name)
-  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "DESCRIPTION" "DEPS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
-  add_library(relive_${name} STATIC ${sources})
+  add_library(relive_${name} ${sources})
   add_library(relive::${name} ALIAS relive_${name})
+  target_compile_features(relive_${name} PUBLIC cxx_std_20)
   target_include_directories(relive_${name}
-    PUBLIC ${PROJECT_SOURCE_DIR}/include
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-  target_link_libraries(relive_${name} PUBLIC ${ARG_DEPS} PRIVATE relive_build_flags)
+  target_link_libraries(relive_${name} PUBLIC ${ARG_DEPS} PRIVATE $<BUILD_INTERFACE:relive_build_flags>)
+  set(description_args)
+  if(ARG_DESCRIPTION)
+    set(description_args DESCRIPTION "${ARG_DESCRIPTION}")
+  endif()
+  relive_install_part(${name} ${description_args})
 endfunction()
 
 # relive_add_tests(PART [DEPS ...]): one GoogleTest binary per part from tests/PART/*.cpp,

@@ -19,6 +19,7 @@
 #include "relive/supervisor.hpp"
 #include "relive/watch.hpp"
 #include "run_options.hpp"
+#include "version.hpp"
 
 namespace relive::cli {
 
@@ -68,7 +69,7 @@ int run_supervise(int argc, char** argv) {
     return 0;
   }
   if (parsed->version) {
-    std::puts("relive 0.1.0");
+    std::puts(version_line());
     return 0;
   }
   RunOptions& o = parsed->options;
