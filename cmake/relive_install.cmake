@@ -4,9 +4,10 @@
 #   bin/relive                                  the command, stripped          component runtime
 #   share/man/man1/relive.1, completions, docs                                component runtime
 #   include/relive/                             every public header            component dev
-#   lib/librelive_<part>.a (or .so.0.2.0)       one library per part           component dev
-#   lib/cmake/relive/                           find_package(relive 0.2)       component dev
-#   lib/pkgconfig/relive-<part>.pc              pkg-config --cflags --libs     component dev
+#   LIBDIR/librelive_<part>.a (or .so.0.2.0)    one library per part           component dev
+#   LIBDIR/cmake/relive/                        find_package(relive 0.2)       component dev
+#   LIBDIR/pkgconfig/relive-<part>.pc           pkg-config --cflags --libs     component dev
+# LIBDIR is lib/x86_64-linux-gnu on Debian (multiarch), lib elsewhere.
 #
 # A part is registered with one line, relive_install_part(NAME) (relive_add_part does it
 # for every src/<part>). Everything else is derived once every part is defined (deferred to
@@ -20,14 +21,20 @@
 # (paths relative to their own location), and build-only targets (relive_build_flags,
 # header-only libraries wrapped in $<BUILD_INTERFACE:...>) are not exported.
 
+# On Debian and its derivatives, libraries go to the multiarch directory whatever the prefix
+# (as debhelper does; /usr/local/lib/<triplet> is on the linker's, pkg-config's and CMake's
+# search paths there too), so the .deb and a source install have the same layout.
+if(NOT DEFINED CMAKE_INSTALL_LIBDIR AND CMAKE_LIBRARY_ARCHITECTURE AND EXISTS /etc/debian_version)
+  set(CMAKE_INSTALL_LIBDIR "lib/${CMAKE_LIBRARY_ARCHITECTURE}" CACHE PATH "Object code libraries (lib)")
+endif()
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(RELIVE_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/relive" CACHE STRING
-  "Where the CMake package (reliveConfig.cmake) is installed, relative to the prefix")
-set(RELIVE_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig" CACHE STRING
-  "Where the pkg-config files (relive-<part>.pc) are installed, relative to the prefix")
-set(RELIVE_INSTALL_PYTHONDIR "${CMAKE_INSTALL_LIBDIR}/python3/dist-packages" CACHE STRING
+# Derived from LIBDIR (not cached, so they follow it).
+set(RELIVE_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/relive")
+set(RELIVE_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+# Where a Python extension module goes (Debian's path for python3 modules).
+set(RELIVE_INSTALL_PYTHONDIR "lib/python3/dist-packages" CACHE STRING
   "Where a Python extension module is installed, relative to the prefix")
 option(RELIVE_INSTALL_STRIP "Strip what is installed (debug info stays in the build tree)" ON)
 # install() calls that name no component land in dev (headers, libraries, CMake files).
@@ -176,18 +183,23 @@ function(relive_install_package)
     get_property(target GLOBAL PROPERTY RELIVE_PART_${part}_TARGET)
     get_target_property(type ${target} TYPE)
     _relive_link_deps(${target} public private)
-    # A static library's private dependencies are linked by its users, so the package must
-    # find them and the .pc lists them (Requires.private, used by pkg-config --static);
-    # a shared library carries them itself.
+    # A static library's private dependencies are linked by its users: the package must find
+    # them, and the .pc lists them in Requires/Libs so that plain `pkg-config --libs` links
+    # (`--static` is no answer: it also expands the dependencies' own Libs.private, e.g.
+    # libcurl's nghttp2, rtmp, ssh2..., whose static libraries Debian does not ship).
+    # A shared library carries them itself: Requires.private / Libs.private.
     set(package_deps ${public})
+    set(static FALSE)
     if(type STREQUAL "STATIC_LIBRARY")
       list(APPEND package_deps ${private})
+      set(static TRUE)
     endif()
     set(requires "")
     set(requires_private "")
+    set(libs "")
     set(libs_private "")
     foreach(dep ${public} ${private})
-      set(is_public FALSE)
+      set(is_public ${static})
       if(dep IN_LIST public)
         set(is_public TRUE)
       endif()
@@ -207,14 +219,16 @@ function(relive_install_package)
           "for it (how the CMake package finds it, its .pc name).")
       endif()
       get_property(pc GLOBAL PROPERTY RELIVE_DEP_${dep}_PC)
-      get_property(libs GLOBAL PROPERTY RELIVE_DEP_${dep}_LIBS)
+      get_property(dep_libs GLOBAL PROPERTY RELIVE_DEP_${dep}_LIBS)
       if(pc AND is_public)
         string(APPEND requires " ${pc}")
       elseif(pc)
         string(APPEND requires_private " ${pc}")
       endif()
-      if(libs)
-        string(APPEND libs_private " ${libs}")
+      if(dep_libs AND is_public)
+        string(APPEND libs " ${dep_libs}")
+      elseif(dep_libs)
+        string(APPEND libs_private " ${dep_libs}")
       endif()
       if(dep IN_LIST package_deps AND NOT dep IN_LIST seen_packages)
         list(APPEND seen_packages ${dep})
@@ -241,6 +255,7 @@ function(relive_install_package)
     endforeach()
     string(STRIP "${requires}" RELIVE_PC_REQUIRES)
     string(STRIP "${requires_private}" RELIVE_PC_REQUIRES_PRIVATE)
+    string(STRIP "${libs}" RELIVE_PC_LIBS)
     string(STRIP "${libs_private}" RELIVE_PC_LIBS_PRIVATE)
     get_property(RELIVE_PC_DESCRIPTION GLOBAL PROPERTY RELIVE_PART_${part}_DESCRIPTION)
     get_target_property(output_name ${target} OUTPUT_NAME)
