@@ -2,7 +2,7 @@
 // that costs about as much as loading a plain pointer, replaced atomically by publish(),
 // each old generation destroyed once the last pin that holds it is released.
 //
-// A Cell<T> is what every reloadable thing in relive is built on (DESIGN.md, "generations"):
+// A Cell<T> is what every reloadable thing in relive is built on (docs/architecture.md, "generations"):
 // the configuration snapshot, a resource built from it, a loaded module. Readers pin the
 // current generation for one unit of work (a request, a job) and so never see a mix of old
 // and new; a writer builds the next generation off to the side and publishes it in one step.

@@ -2,7 +2,7 @@
 // snapshots, published atomically (through relive::Cell), read at about the cost of a
 // pointer load, with typed bindings, change notifications and resources rebuilt on change.
 //
-// The five steps of DESIGN.md, applied to configuration:
+// The five steps of docs/architecture.md, applied to configuration:
 //   build    every source is re-read and merged (later sources override earlier ones);
 //   validate typed bindings are converted and user validators run — any failure rejects the
 //            whole snapshot, is logged once ("app.yaml:12:9: db.timeout: expected a

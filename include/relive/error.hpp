@@ -1,6 +1,6 @@
 // relive/error.hpp — how every relive part reports a recoverable failure.
 //
-// DESIGN.md: a recoverable failure (a bad config file, a failed build, a dead server) is a
+// docs/architecture.md: a recoverable failure (a bad config file, a failed build, a dead server) is a
 // value returned to the caller, carrying a message a user can act on — file, line, key and
 // reason — never "parse error". Programming errors still fail loudly (assert/throw).
 //
