@@ -40,13 +40,6 @@ option(RELIVE_INSTALL_STRIP "Strip what is installed (debug info stays in the bu
 # install() calls that name no component land in dev (headers, libraries, CMake files).
 set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME dev)
 
-# With shared libraries the installed command finds them next to it (bin/../lib);
-# the build tree's RPATH is replaced on install, so nothing points back into it.
-if(BUILD_SHARED_LIBS)
-  file(RELATIVE_PATH _relive_bin_to_lib "/p/${CMAKE_INSTALL_BINDIR}" "/p/${CMAKE_INSTALL_LIBDIR}")
-  set(CMAKE_INSTALL_RPATH "$ORIGIN/${_relive_bin_to_lib}")
-endif()
-
 # --- Known dependencies -----------------------------------------------------------------
 # relive_known_dependency(TARGET t [PACKAGE "find_dependency args"]
 #                         [PKG_CONFIG "VAR module"] [PC module] [LIBS flags])
@@ -91,6 +84,9 @@ function(relive_install_part name)
     VERSION ${PROJECT_VERSION}
     # 0.x: every minor version may break the ABI (as the CMake package's SameMinorVersion).
     SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  # Installed shared libraries find each other beside themselves (RUNPATH is not inherited
+  # from the command); the build tree's RPATH is replaced on install.
+  set_property(TARGET ${ARG_TARGET} PROPERTY INSTALL_RPATH "$ORIGIN")
   target_include_directories(${ARG_TARGET} INTERFACE $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   install(TARGETS ${ARG_TARGET} EXPORT relive-targets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
@@ -294,6 +290,9 @@ endfunction()
 # Everything a user of the command gets: the command itself, its man page, completions for
 # bash, zsh and fish, and the documentation.
 function(relive_install_command target)
+  # With shared libraries the installed command finds them at bin/../LIBDIR.
+  file(RELATIVE_PATH bin_to_lib "/p/${CMAKE_INSTALL_BINDIR}" "/p/${CMAKE_INSTALL_LIBDIR}")
+  set_property(TARGET ${target} PROPERTY INSTALL_RPATH "$ORIGIN/${bin_to_lib}")
   install(TARGETS ${target} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
   relive_install_strip(${target} ${CMAKE_INSTALL_BINDIR} runtime)
   install(FILES ${PROJECT_SOURCE_DIR}/docs/relive.1
