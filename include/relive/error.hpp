@@ -19,18 +19,35 @@
 
 namespace relive {
 
+// What kind of failure an Error is, for callers that act on it (an exit status, a retry)
+// without parsing the message text.
+enum class ErrorKind {
+  Other,             // anything not below; `message` says what
+  InvalidInput,      // a bad argument, option, spec or file content
+  NotFound,          // a program, file or interpreter that does not exist
+  PermissionDenied,  // it exists but may not be run/read (EACCES, EPERM)
+  System,            // a system call failed for another reason; `err` holds errno
+};
+
 // A failure a user can act on. `message` is one line, already naming where the problem
-// is ("app.yaml:12:9: db.timeout: expected a duration, got \"fast\"").
+// is ("app.yaml:12:9: db.timeout: expected a duration, got \"fast\""). `kind` and `err`
+// (the errno behind it, 0 if none) are for code; `message` is for people.
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::Other;
+  int err = 0;
 };
 
 // "what: strerror(err)", e.g. "inotify_add_watch /src/a: No space left on device".
 // Thread-safe (uses strerror_r).
 std::string errno_message(int err, std::string_view what);
 
-// Shorthand for errno_message(errno, what) wrapped in an Error.
-inline Error errno_error(std::string_view what) { return Error{errno_message(errno, what)}; }
+// errno_message(err, what) as an Error of the kind that errno means (ENOENT: NotFound,
+// EACCES/EPERM: PermissionDenied, else System), with `err` set.
+Error errno_error(int err, std::string_view what);
+
+// Shorthand for errno_error(errno, what).
+inline Error errno_error(std::string_view what) { return errno_error(errno, what); }
 
 // Either a T or an Error. Deliberately small: test with `if (r)`, read with `*r`/`r->`,
 // and `r.error()` only when `!r`. Reading the wrong side is a programming error (throws

@@ -74,6 +74,9 @@ struct ChildSpec {
   int stdout_fd = -1;
   int stderr_fd = -1;
   std::filesystem::path cwd{};            // empty: inherit
+  // Sent to the child when relive dies (PR_SET_PDEATHSIG; 0: none), so that even a
+  // SIGKILLed relive leaves no server behind holding its port.
+  int parent_death_signal = SIGKILL;
 };
 
 // How a process ended, as a shell reports it.
@@ -89,13 +92,17 @@ struct ExitStatus {
 };
 
 // One started process: its own process group (pgid == pid), tracked by a pidfd. Does not
-// stop anything on destruction (stopping is TreeStop's job) but closes its pidfd.
+// stop anything on destruction (stopping is TreeStop's job); reaps the main process if it
+// exited and is still a zombie, and closes its pidfd.
 // Single-threaded: use a Child from one thread.
 class Child {
  public:
-  // fork+exec. Signals blocked or ignored by relive are reset to default in the child.
-  // Fails (and leaves nothing running) if fork fails or exec fails; the Error then reads
-  // "command not found: NAME" / "cannot run NAME: <strerror>".
+  // clone3(CLONE_PIDFD)+exec (the pidfd exists from the first instant). Signals blocked
+  // or ignored by relive are reset to default in the child. A file without a #! line is
+  // run with /bin/sh, as execvp does. Fails (and leaves nothing running) if the clone or
+  // the exec fails; the Error (kind NotFound, PermissionDenied or System) then reads
+  // "command not found: NAME", "cannot run NAME: its interpreter /x/y (#! line) does not
+  // exist" or "cannot run NAME: <strerror>".
   static Result<std::unique_ptr<Child>> start(const ChildSpec& spec);
   ~Child();
   Child(const Child&) = delete;
@@ -114,12 +121,20 @@ class Child {
   // Reaps the main process if it exited and nobody reaped it yet (waitpid on its pid);
   // returns its status once known. Non-blocking.
   std::optional<ExitStatus> try_reap();
+  // Reads the main process's status once it exited, leaving it a zombie (WNOWAIT): its pid
+  // and process group id stay taken, so signal_group() can never reach a stranger. The
+  // destructor reaps it. Non-blocking.
+  std::optional<ExitStatus> peek_status();
   // Records a status obtained by someone else's waitpid(-1) loop.
-  void set_status(ExitStatus status) { status_ = status; }
+  void set_status(ExitStatus status) {
+    status_ = status;
+    reaped_ = true;
+  }
   const std::optional<ExitStatus>& status() const { return status_; }
   // Sends `sig` to the main process (via the pidfd: never to a recycled pid).
   bool signal(int sig) const;
-  // Sends `sig` to the whole process group.
+  // Sends `sig` to the whole process group. Safe while the main process is not reaped
+  // (use peek_status(), not try_reap(), until the tree is stopped).
   bool signal_group(int sig) const;
 
  private:
@@ -129,6 +144,7 @@ class Child {
   unsigned long long start_ticks_ = 0;
   std::chrono::steady_clock::time_point started_at_{};
   std::optional<ExitStatus> status_;
+  bool reaped_ = false;
 };
 
 // The processes that belong to a child's tree right now: every process in its process
@@ -140,25 +156,40 @@ struct TreeMember {
   pid_t ppid;
   bool zombie;
   unsigned long long start_ticks;
+  pid_t pgid = 0;
 };
 std::vector<TreeMember> find_tree(const Child& child, const std::vector<pid_t>& exclude_roots,
                                   std::optional<unsigned long long> newer_generation_ticks = {});
 // Every descendant of this process (for the final shutdown: nothing may be left).
 std::vector<TreeMember> find_all_descendants();
 
-// Stops a child's whole tree: `stop_signal` (then SIGCONT, so stopped processes see it)
-// to the group at once and, once the main process has exited (or after kScanGrace), to
-// every other member found in /proc; SIGKILL to whatever is left after `timeout`; done
-// once every member has exited. Driven by the caller's loop: wait for any of fds()
-// to be readable (or `timeout_fd()`), then call poll(). Members that fork while being
-// stopped are found by re-walking /proc before declaring the tree gone.
-// Zombies: the caller reaps (Supervisor's waitpid(-1) loop); poll() reports done only when
-// no member is left, not even as a zombie whose parent is us.
+// Who hears the stop signal first (--stop-mode):
+//   Mixed (default; systemd's KillMode=mixed): the main process alone; once it has exited,
+//     the rest of its tree (group, descendants, re-parented daemons), which then has a
+//     full timeout of its own. A main process still running after the timeout: SIGKILL
+//     to the whole tree. A master that stops its workers in order (Gunicorn, `go run`
+//     with its temporary directory) gets to do so.
+//   Group: the whole process group at once, then every other member of the tree.
+//   Main: the main process alone; the rest is left to it, and whatever is left after the
+//     timeout gets SIGKILL.
+enum class StopMode { Mixed, Group, Main };
+const char* to_string(StopMode mode);  // "mixed", "group", "main"
+Result<StopMode> parse_stop_mode(std::string_view text);
+
+// Stops a child's whole tree: `stop_signal` (then SIGCONT, so stopped processes see it),
+// in the order `mode` says; SIGKILL to whatever is left after `timeout`; done once every
+// member has exited. Driven by the caller's loop: wait for any of fds() to be readable,
+// or `timeout_fd()`, or until next_deadline() — then call poll(). Members that fork while
+// being stopped are found by re-walking /proc before declaring the tree gone.
+// Zombies: the caller reaps all but the main process (Supervisor's reap_children(keep));
+// TreeStop reaps the main process last, once nothing of its tree is left, so that its pid
+// and process group id are never recycled while it may still signal them.
 class TreeStop {
  public:
   struct Options {
     int stop_signal = SIGTERM;
     std::chrono::milliseconds timeout{5000};
+    StopMode mode = StopMode::Mixed;
     std::vector<pid_t> exclude_roots{};                     // other live generations' pids
     std::optional<unsigned long long> newer_generation_ticks{};
     bool everything = false;  // stop every descendant of this process (final shutdown)
@@ -174,25 +205,32 @@ class TreeStop {
 
   // fds to wait on (pidfds of the members; changes after each poll()).
   std::vector<int> fds() const;
-  // timerfd that fires at the kill deadline.
+  // timerfd that fires at next_deadline() (-1 if timerfd_create failed).
   int timeout_fd() const { return timer_fd_; }
+  // When poll() must be called again at the latest, even if no fd became readable (the
+  // kill deadline, or the end of the short wait before the /proc walk).
+  std::chrono::steady_clock::time_point next_deadline() const;
   // Re-checks; returns true once every process of the tree is gone (reaped or not ours).
   bool poll();
   // SIGKILL to every member now (a second Ctrl-C); poll() goes on as before.
   void kill_now();
   // Sends `sig` to every live member and the group again (on-busy-update=signal).
   void resignal(int sig);
-  bool killed() const { return killed_; }     // SIGKILL was needed
+  // SIGKILL was needed: it reached `killed_count()` live processes (0: not killed).
+  bool killed() const { return killed_; }
+  int killed_count() const { return killed_count_; }
   bool done() const { return done_; }
 
  private:
   // How long the /proc walk for members outside the group waits for the main process to
   // exit first (it usually does at once, and then one walk suffices).
   static constexpr std::chrono::milliseconds kScanGrace{20};
-  void scan(int sig);
+  int scan(int sig);  // how many new members (but the main process) got `sig`
+  void rearm(std::chrono::steady_clock::time_point now);
+  int alive_count() const;
   bool all_known_exited() const;
   void reap(int pidfd, pid_t pid);
-  void reap_members();
+  void reap_members(bool with_main);
   bool reap_and_check_no_children();
   const Child* child_;
   Options options_;
@@ -205,13 +243,18 @@ class TreeStop {
   };
   std::vector<Member> members_;
   int timer_fd_ = -1;
+  bool main_only_ = false;  // mixed/main: waiting for the main process before the rest
+  int group_signal_ = 0;    // the signal the whole group got already (not sent twice)
+  bool kill_sent_ = false;
   bool killed_ = false;
+  int killed_count_ = 0;
   bool done_ = false;
 };
 
-// Reaps every exited child of this process (waitpid(-1, WNOHANG) until none is left);
+// Reaps every exited child of this process except those in `keep` (the leaders of
+// generations whose zombie must hold their pid and group id until their stop is done);
 // calls `on_reaped(pid, status)` for each. Returns how many were reaped.
-int reap_children(const std::function<void(pid_t, ExitStatus)>& on_reaped);
+int reap_children(const std::function<void(pid_t, ExitStatus)>& on_reaped, const std::vector<pid_t>& keep = {});
 
 // ---------------------------------------------------------------------------------------
 // The restart-on-change loop
@@ -254,6 +297,7 @@ struct Options {
   OnBusy on_busy = OnBusy::Queue;
   int stop_signal = SIGTERM;
   std::chrono::milliseconds stop_timeout{5000};
+  StopMode stop_mode = StopMode::Mixed;  // --stop-mode (see StopMode)
   bool restart_on_exit = false;
   // Backoff for --restart-on-exit: first delay, doubling up to max, reset after
   // `backoff_reset` of uptime.
@@ -295,22 +339,41 @@ struct Options {
   std::chrono::milliseconds ready_timeout{30000};
 };
 
+// The signals a Supervisor takes over (read through its signalfd, so they must be blocked
+// in every thread of the process — block them before starting any thread):
+//   SIGINT, SIGTERM, SIGHUP, SIGQUIT  stop the whole tree and exit (Ctrl-C: SIGINT to the
+//                                     tree; a second Ctrl-C kills it at once)
+//   SIGUSR1, SIGUSR2                  forwarded to the program's main process
+//   SIGCHLD                           the loop's own
+//   SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ and the
+//   real-time signals                 ignored (their default would end relive and orphan
+//                                     the program)
+// SIGPIPE is ignored (SIG_IGN). Signals that report a fault of relive itself (SIGSEGV,
+// SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) keep their default; so do SIGTSTP,
+// SIGTTIN and SIGTTOU (job control stops relive, it does not end it).
+// Example: `sigset_t m = relive::supervisor::handled_signals(); sigprocmask(SIG_BLOCK, &m, nullptr);`
+sigset_t handled_signals();
+
 class Supervisor {
  public:
-  // Checks the command exists (PATH lookup; Error "command not found: NAME", for which
-  // the command exits 127), parses `ready` and binds `sockets` (Error naming the spec),
-  // becomes a child subreaper, blocks the signals it reads through its signalfd. Takes ownership of `watcher` (may be null: no restarts on change).
+  // Checks the command exists (PATH lookup; Error of kind NotFound "command not found:
+  // NAME", for which the command exits 127) — unless there is a `build`, which may be what
+  // creates it: then the lookup happens at each start, after the build. Parses `ready`
+  // and binds `sockets` (Error naming the spec), becomes a child subreaper, blocks
+  // handled_signals() and reads them through its signalfd. Takes ownership of `watcher`
+  // (may be null: no restarts on change).
   static Result<std::unique_ptr<Supervisor>> create(Options options,
                                                     std::unique_ptr<watch::Watcher> watcher);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Starts the command (after the build, if any) and runs until SIGINT, SIGTERM or SIGHUP,
-  // or request_exit(). Then stops the whole tree (SIGINT on Ctrl-C, else the stop signal;
-  // SIGKILL after the stop timeout), reaps every process, and returns the exit status:
-  // the child's own status (shell style) when it exited with a code of its own during the
-  // shutdown, else 128 + the signal received (130/143/129); 0 after request_exit().
+  // Starts the command (after the build, if any) and runs until SIGINT, SIGTERM, SIGHUP
+  // or SIGQUIT, or request_exit(). Then stops the whole tree (SIGINT on Ctrl-C, else the
+  // stop signal; in stop_mode order; SIGKILL after the stop timeout or a second signal),
+  // reaps every process, and returns the exit status: the child's own status (shell
+  // style) when it exited with a code of its own during the shutdown, else 128 + the
+  // signal received (130/143/129/131); 0 after request_exit().
   // Call from the thread that called create().
   int run();
 

@@ -14,4 +14,11 @@ std::string errno_message(int err, std::string_view what) {
   return out;
 }
 
+Error errno_error(int err, std::string_view what) {
+  ErrorKind kind = err == ENOENT                 ? ErrorKind::NotFound
+                   : err == EACCES || err == EPERM ? ErrorKind::PermissionDenied
+                                                   : ErrorKind::System;
+  return Error{errno_message(err, what), kind, err};
+}
+
 }  // namespace relive

@@ -152,6 +152,9 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   double bare = 0;
   if (parse_real(text, bare)) {
     if (bare < 0 || !std::isfinite(bare)) return std::nullopt;
+    // The same range as the suffixed forms: a bare number is seconds.
+    if (static_cast<long double>(bare) * 1e9L > static_cast<long double>(std::numeric_limits<std::int64_t>::max()))
+      return std::nullopt;
     return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(bare * 1e9)));
   }
   long double total = 0;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace relive::supervisor::proc {
 
@@ -81,9 +82,10 @@ bool pidfd_signal(int pidfd, int sig) {
   return syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0;
 }
 
-std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid) {
+namespace {
+std::optional<ExitStatus> wait_pidfd(int pidfd, pid_t pid, int flags) {
   siginfo_t info{};
-  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) != 0 ||
+  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG | flags) != 0 ||
       info.si_pid != pid) {
     return std::nullopt;  // still running (si_pid stays 0), or not ours to reap
   }
@@ -95,6 +97,36 @@ std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid) {
     status.core = info.si_code == CLD_DUMPED;
   }
   return status;
+}
+}  // namespace
+
+std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid) { return wait_pidfd(pidfd, pid, 0); }
+
+std::optional<ExitStatus> peek_pidfd(int pidfd, pid_t pid) { return wait_pidfd(pidfd, pid, WNOWAIT); }
+
+std::vector<pid_t> list_children() {
+  std::vector<pid_t> out;
+  const pid_t self = getpid();
+  DIR* dir = opendir("/proc/self/task");
+  bool found = false;
+  if (dir) {
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+      std::string path = std::string("/proc/self/task/") + e->d_name + "/children";
+      FILE* f = std::fopen(path.c_str(), "re");
+      if (!f) continue;
+      found = true;
+      long pid;
+      while (std::fscanf(f, "%ld", &pid) == 1) out.push_back(static_cast<pid_t>(pid));
+      std::fclose(f);
+    }
+    closedir(dir);
+  }
+  if (!found) {  // a kernel without CONFIG_PROC_CHILDREN
+    for (const auto& s : list_all())
+      if (s.ppid == self) out.push_back(s.pid);
+  }
+  return out;
 }
 
 }  // namespace relive::supervisor::proc

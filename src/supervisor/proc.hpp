@@ -40,5 +40,11 @@ bool pidfd_signal(int pidfd, int sig);
 // dumped core. nullopt while it runs (waitid then reports pid 0), when it is not our
 // child, or when it was reaped already (by waitpid(-1), say). Any thread.
 std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid);
+// Like reap_pidfd but leaves the zombie in place (WNOWAIT): the status is read, the pid
+// stays taken, so neither it nor its process group id can be handed to a new process.
+std::optional<ExitStatus> peek_pidfd(int pidfd, pid_t pid);
+// This process's children (running or zombie), from /proc/self/task/*/children, or from a
+// walk of /proc where that file does not exist.
+std::vector<pid_t> list_children();
 
 }  // namespace relive::supervisor::proc

@@ -111,6 +111,8 @@ void disarm_timer(int fd) {
   timerfd_settime(fd, 0, &spec, nullptr);
 }
 
+bool is_shutdown_signal(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
+
 double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -147,6 +149,11 @@ struct Supervisor::Impl {
   std::chrono::steady_clock::time_point stop_started;
   bool stop_is_final = false;
   pid_t stop_pid = 0;
+  bool stop_after_exit = false;  // the stopped program had already exited on its own
+  bool killed_by_user = false;   // a second Ctrl-C sent SIGKILL (reported then)
+  // The final stop says "stopping… (Ctrl-C again to kill)" once it takes this long.
+  static constexpr std::chrono::milliseconds kStopNoticeAfter{500};
+  std::optional<std::chrono::steady_clock::time_point> stop_notice_at;
   std::set<int> stop_fds_registered;
 
   std::deque<Control> controls;
@@ -155,6 +162,7 @@ struct Supervisor::Impl {
   bool pending_run = false;
   std::chrono::milliseconds backoff{0};
 
+  bool epoll_degraded = false;
   bool shutting_down = false;
   bool final_stop_begun = false;
   bool finished = false;
@@ -183,11 +191,17 @@ struct Supervisor::Impl {
   }
 
   // ---- epoll ----------------------------------------------------------------------------
+  // An fd that cannot join the epoll set (ENOMEM, ENOSPC: max_user_watches) would never
+  // wake the loop: say so once, and from then on the loop also wakes every 100 ms to check
+  // children and the stop by itself.
   void add_fd(int fd, uint64_t tag, bool oneshot) {
+    if (fd < 0) return;
     epoll_event ev{};
     ev.events = EPOLLIN | (oneshot ? EPOLLONESHOT : 0u);
     ev.data.u64 = tag;
-    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) return;
+    if (!epoll_degraded) error(errno_message(errno, "epoll_ctl") + "; checking every 100 ms instead");
+    epoll_degraded = true;
   }
   void remove_fd(int fd) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr); }
 
@@ -290,6 +304,7 @@ struct Supervisor::Impl {
     TreeStop::Options so;
     so.stop_signal = (final && shutdown_signal == SIGINT) ? SIGINT : opt.stop_signal;
     so.timeout = opt.stop_timeout;
+    so.mode = opt.stop_mode;
     so.everything = final;
     if (build) so.exclude_roots.push_back(build->pid());
     if (target == retiring.get() && child) {
@@ -300,7 +315,11 @@ struct Supervisor::Impl {
     }
     stop_is_final = final;
     stop_pid = target ? target->pid() : 0;
+    // A program that already exited on its own was reported then (Exit event); its stop
+    // only sweeps what it may have left behind, and says nothing unless that had to be killed.
+    stop_after_exit = target && target->status().has_value();
     start_tree_stop(target, std::move(so));
+    if (final && !finished) stop_notice_at = stop_started + kStopNoticeAfter;
   }
 
   // Both kinds of stop (a program generation, a cancelled build) run through `stop`.
@@ -330,6 +349,7 @@ struct Supervisor::Impl {
     TreeStop::Options so;
     so.stop_signal = opt.stop_signal;
     so.timeout = opt.stop_timeout;
+    so.mode = opt.stop_mode;
     if (child) so.exclude_roots.push_back(child->pid());
     stop_is_final = false;
     stop_pid = 0;  // not the program: no Stop event
@@ -356,7 +376,9 @@ struct Supervisor::Impl {
       return;
     }
     bool killed = stop->killed();
+    int killed_count = stop->killed_count();
     double took = ms_since(stop_started);
+    stop_notice_at.reset();
     stop.reset();  // closes its fds, which takes them out of the epoll set
     stop_fds_registered.clear();
     Child* target = retiring ? retiring.get() : child.get();
@@ -364,11 +386,16 @@ struct Supervisor::Impl {
       child_exit_handled = true;  // we stopped it: the Stop event says so
       if (shutting_down && child_running_at_shutdown) child_status_at_shutdown = child->status();
     }
-    if (stop_pid) {
+    if (stop_pid && stop_after_exit) {
+      if (killed && !killed_by_user) {
+        info(fmt::format("{} process{} left behind by pid {} did not stop within {} ms of the stop signal; killed",
+                         killed_count, killed_count == 1 ? "" : "es", stop_pid, opt.stop_timeout.count()));
+      }
+    } else if (stop_pid) {
       Event e{.kind = Event::Kind::Stop, .pid = stop_pid, .killed = killed, .duration_ms = took};
       if (target && target->status()) e.status = target->status();
       emit(e);
-      if (killed) {
+      if (killed && !killed_by_user) {
         info(fmt::format("{} did not stop within {} ms of the stop signal; killed", command_text,
                          opt.stop_timeout.count()));
       }
@@ -544,8 +571,20 @@ struct Supervisor::Impl {
     if (build && pid == build->pid() && !build->status()) build->set_status(s);
   }
 
+  // The leaders of the generations we still track stay zombies (their status read with
+  // WNOWAIT) until their stop is done: a reaped leader's pid and group id could be handed
+  // to an unrelated process, which the stop would then signal.
+  std::vector<pid_t> tracked_pids() const {
+    std::vector<pid_t> out;
+    for (const Child* c : {child.get(), next.get(), retiring.get(), build.get()})
+      if (c) out.push_back(c->pid());
+    return out;
+  }
+
   void on_sigchld() {
-    reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); });
+    reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); }, tracked_pids());
+    for (Child* c : {child.get(), next.get(), retiring.get(), build.get()})
+      if (c) c->peek_status();
     check_child_exit();
     check_next_exit();
     check_build_exit();
@@ -648,7 +687,17 @@ struct Supervisor::Impl {
   void begin_shutdown(int sig) {
     if (shutting_down) {
       // A second Ctrl-C: do not make the user wait for the stop timeout.
-      if (stop) stop->kill_now();
+      if (stop && stop_is_final && !stop->done()) {
+        int before = stop->killed_count();
+        stop->kill_now();
+        killed_by_user = true;
+        int n = stop->killed_count() - before;
+        if (n > 0) {
+          error(fmt::format("killed {} process{} that had not stopped yet (SIGKILL)", n, n == 1 ? "" : "es"));
+        } else {
+          info("nothing left to kill; finishing");
+        }
+      }
       poll_stop();
       return;
     }
@@ -681,10 +730,24 @@ struct Supervisor::Impl {
       int sig = static_cast<int>(si.ssi_signo);
       if (sig == SIGCHLD) {
         on_sigchld();
-      } else {
+      } else if (is_shutdown_signal(sig)) {
         begin_shutdown(sig);
+      } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+        forward_signal(sig);
       }
+      // Everything else in handled_signals() is ignored: relive must outlive it.
     }
+  }
+
+  // SIGUSR1/SIGUSR2 are the program's (a reload, a log reopen), as watchexec does.
+  void forward_signal(int sig) {
+    const char* name = sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2";
+    if (!child || child->status()) {
+      info(fmt::format("{} received; no program running to forward it to", name));
+      return;
+    }
+    child->signal(sig);
+    info(fmt::format("{} forwarded to pid {}", name, child->pid()));
   }
 
   void dispatch(uint64_t tag) {
@@ -717,19 +780,44 @@ struct Supervisor::Impl {
     }
   }
 
+  // How long epoll_wait may sleep: until the stop's next deadline (its kill deadline does
+  // not depend on the timerfd having been created and armed) or the stop notice; a short
+  // poll interval if an fd could not be added to the epoll set; else forever.
+  int wait_timeout_ms() const {
+    std::optional<std::chrono::steady_clock::time_point> at;
+    if (stop) at = stop->next_deadline();
+    if (stop_notice_at && (!at || *stop_notice_at < *at)) at = stop_notice_at;
+    int limit = epoll_degraded ? 100 : -1;
+    if (!at) return limit;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count();
+    ms = std::clamp<long long>(ms, 0, 60000);
+    return limit < 0 ? static_cast<int>(ms) : std::min(limit, static_cast<int>(ms));
+  }
+
+  void on_deadlines() {
+    auto now = std::chrono::steady_clock::now();
+    if (stop && (epoll_degraded || now >= stop->next_deadline())) poll_stop();
+    if (epoll_degraded) on_sigchld();
+    if (stop_notice_at && now >= *stop_notice_at) {
+      stop_notice_at.reset();
+      if (stop && stop_is_final) print("stopping\u2026 (Ctrl-C again to kill)", "\x1b[33m");
+    }
+  }
+
   int run() {
     if (!opt.build.empty()) controls.push_back(Control::Build);
     controls.push_back(Control::Start);
     advance();
     epoll_event events[16];
     while (!finished) {
-      int n = epoll_wait(epfd, events, 16, -1);
+      int n = epoll_wait(epfd, events, 16, wait_timeout_ms());
       if (n < 0) {
         if (errno == EINTR) continue;
         error(errno_message(errno, "epoll_wait"));
         break;
       }
       for (int i = 0; i < n && !finished; ++i) dispatch(events[i].data.u64);
+      on_deadlines();
       advance();
     }
     for (auto& tap : taps) tap->drain();
@@ -740,9 +828,21 @@ struct Supervisor::Impl {
   }
 };
 
+sigset_t handled_signals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
+                  SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ})
+    sigaddset(&mask, sig);
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaddset(&mask, sig);
+  return mask;
+}
+
 Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::unique_ptr<watch::Watcher> watcher) {
   if (options.command.empty()) return Error{"no command given (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
-  if (!options.shell) {
+  // With a build, the program may not exist until the build made it (a fresh clone, after
+  // `make clean`): it is looked up at each start instead.
+  if (!options.shell && options.build.empty()) {
     auto found = find_program(options.command[0]);
     if (!found) return found.error();
   }
@@ -773,9 +873,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
 
   // Orphans of the child's tree re-parent to us, so we can stop and reap them.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return errno_error("prctl(PR_SET_CHILD_SUBREAPER)");
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+  sigset_t mask = handled_signals();
   if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return errno_error("sigprocmask");
   // A closed --json-events pipe must not kill relive (children get SIGPIPE back).
   ::signal(SIGPIPE, SIG_IGN);

@@ -57,9 +57,7 @@ std::string relative_under(const fs::path& root, const fs::path& file) {
 int run_supervise(int argc, char** argv) {
   // Block the signals the supervisor reads through its signalfd before any thread exists
   // (a watcher may start one), so none of them can take a signal meant for the loop.
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+  sigset_t mask = supervisor::handled_signals();
   sigprocmask(SIG_BLOCK, &mask, nullptr);
 
   auto parsed = parse_run_args(argc, argv);
@@ -80,6 +78,8 @@ int run_supervise(int argc, char** argv) {
   if (!stop_signal) return fail(stop_signal.error().message);
   auto stop_timeout = parse_duration("--stop-timeout", o.stop_timeout);
   if (!stop_timeout) return fail(stop_timeout.error().message);
+  auto stop_mode = supervisor::parse_stop_mode(o.stop_mode);
+  if (!stop_mode) return fail(stop_mode.error().message);
   auto ready_timeout = parse_duration("--ready-timeout", o.ready_timeout);
   if (!ready_timeout) return fail(ready_timeout.error().message);
 
@@ -90,12 +90,11 @@ int run_supervise(int argc, char** argv) {
     roots.emplace_back(w);
   }
 
-  if (!o.shell) {
+  // With --build the program may be what the build makes: the supervisor looks it up
+  // after each build instead.
+  if (!o.shell && o.build.empty()) {
     auto found = supervisor::find_program(o.command[0]);
-    if (!found) {
-      bool not_found = found.error().message.rfind("command not found", 0) == 0;
-      return fail(found.error().message, not_found ? 127 : 126);
-    }
+    if (!found) return fail(found.error().message, found.error().kind == ErrorKind::NotFound ? 127 : 126);
   }
 
   // --json-events: the file must not trigger restarts itself.
@@ -130,6 +129,7 @@ int run_supervise(int argc, char** argv) {
   so.on_busy = *on_busy;
   so.stop_signal = *stop_signal;
   so.stop_timeout = *stop_timeout;
+  so.stop_mode = *stop_mode;
   so.restart_on_exit = o.restart_on_exit;
   so.sockets = o.sockets;
   so.graceful = o.graceful;

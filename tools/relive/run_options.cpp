@@ -41,6 +41,9 @@ Running:
                             doubling to 8 s; reset after 10 s of uptime)
       --stop-signal SIG     signal that asks the command to stop (default: TERM)
       --stop-timeout TIME   then SIGKILL after TIME (default: 5s; e.g. 500ms, 2s)
+      --stop-mode MODE      who gets the stop signal: mixed (default: the main process,
+                            the rest of its tree once it has exited), group (all at once),
+                            main (the main process; the rest only SIGKILL after TIME)
       --shell               run COMMAND through /bin/sh -c
       --burst               filter the command's output: debug lines are held back and
                             written only when an error follows (see `relive burst --help`)
@@ -274,6 +277,7 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
     }
     return want_string(o.stop_signal);
   }
+  if (k == "stop-mode") return want_string(o.stop_mode);
   if (k == "stop-timeout") {
     if (auto n = value.value<double>(); n && !value.is_string()) {
       o.stop_timeout = fmt::format("{}s", *n);
@@ -421,6 +425,7 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   app.add_flag("--restart-on-exit", o.restart_on_exit);
   app.add_option("--stop-signal", o.stop_signal);
   app.add_option("--stop-timeout", o.stop_timeout);
+  app.add_option("--stop-mode", o.stop_mode);
   app.add_flag("--shell", o.shell);
   app.add_flag("-q,--quiet", o.quiet);
   app.add_flag("--clear", o.clear);

@@ -24,6 +24,7 @@ struct RunOptions {
   bool restart_on_exit = false;
   std::string stop_signal = "TERM";
   std::string stop_timeout = "5s";
+  std::string stop_mode = "mixed";  // --stop-mode: supervisor::parse_stop_mode
   bool shell = false;
   bool quiet = false;
   bool clear = false;
