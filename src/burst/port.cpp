@@ -717,6 +717,9 @@ int run_port(const PortOptions& options, FilterOptions filter_options) {
       return 2;
     }
   }
+  std::string shown;
+  for (const auto& text : options.listen) shown += (shown.empty() ? "" : ", ") + text;
+  std::fprintf(stderr, "relive burst: listening on %s\n", shown.c_str());
   return port->run();
 }
 
