@@ -88,12 +88,9 @@ void StreamFramer::feed_octets(std::string_view bytes, FrameSink& sink) {
         pending_.clear();
         ++i;
         if (length == 0) continue;
-        frame_left_ = length;
-        if (length > max_record_) {
-          skip_left_ = length - max_record_;
-          frame_left_ = max_record_;
-          ++oversized_;
-        }
+        frame_left_ = std::min(length, max_record_);
+        skip_after_ = length - frame_left_;  // an over-long frame: its head is kept
+        if (skip_after_ > 0) ++oversized_;
         continue;
       }
       // Not a count: the sender does not frame this way after all.
@@ -106,22 +103,20 @@ void StreamFramer::feed_octets(std::string_view bytes, FrameSink& sink) {
       return;
     }
     const size_t n = std::min(frame_left_, bytes.size() - i);
-    if (pending_.empty() && n == frame_left_ && skip_left_ == 0) {
+    if (pending_.empty() && n == frame_left_) {
       sink.frame(bytes.substr(i, n));  // whole in this read: no copy
     } else {
       pending_.append(bytes.data() + i, n);
       if (n == frame_left_) {
-        if (skip_left_ == 0) {
-          sink.frame(pending_);
-          pending_.clear();
-        }
+        sink.frame(pending_);
+        pending_.clear();
       }
     }
     frame_left_ -= n;
     i += n;
-    if (frame_left_ == 0 && skip_left_ > 0 && !pending_.empty()) {
-      sink.frame(pending_);  // the kept head of an over-long frame
-      pending_.clear();
+    if (frame_left_ == 0) {
+      skip_left_ = skip_after_;
+      skip_after_ = 0;
     }
   }
 }
@@ -135,7 +130,7 @@ void StreamFramer::finish(FrameSink& sink) {
   }
   pending_.clear();
   skipping_ = false;
-  frame_left_ = skip_left_ = 0;
+  frame_left_ = skip_left_ = skip_after_ = 0;
 }
 
 RecordCheck check_record(std::string& record) {

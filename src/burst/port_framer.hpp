@@ -47,7 +47,8 @@ class StreamFramer {
   std::string pending_;   // a partial line, or a frame's bytes so far
   bool skipping_ = false;  // lines: inside an over-long line's rest
   size_t frame_left_ = 0;  // octets: bytes of the current frame still to come (0: reading a count)
-  size_t skip_left_ = 0;   // octets: bytes of an over-long frame to skip
+  size_t skip_after_ = 0;  // octets: bytes of an over-long frame to skip after its head
+  size_t skip_left_ = 0;   // octets: of those, still to skip
   size_t oversized_ = 0;
   size_t malformed_ = 0;
 };

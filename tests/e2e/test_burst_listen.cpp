@@ -261,7 +261,7 @@ TEST(BurstListen, GarbageOversizedAndStalledSendersDoNotStopTheOthers) {
   send_all(partial, "<15>half a li");
   int garbage = connect_tcp(tcp);
   std::string junk;
-  for (int i = 0; i < 300'000; ++i) junk.push_back(static_cast<char>((i * 7919) % 256));
+  for (size_t i = 0; i < 300000; ++i) junk.push_back(static_cast<char>((i * 7919) % 256));
   send_all(garbage, junk);
   send_all(garbage, std::string(5000, 'x') + "\n<<<>>>not syslog\n<999>bad pri\n");
   send_with_logger({"-n", "127.0.0.1", "-P", port_of(udp), "-d"}, "<15>good ctx\n<11>good error\n");
