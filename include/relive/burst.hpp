@@ -68,6 +68,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -85,7 +86,7 @@ namespace sinks { class sink; }
 
 namespace relive::burst {
 
-// The bounds and levels of a burst buffer. The defaults are the semantics.
+// The bounds and levels of a burst buffer, and what happens to it at the end.
 struct Options {
   Level level = Level::trace;          // below this a message is discarded outright
   Level pass_level = Level::info;      // at or above: written at once
@@ -95,6 +96,15 @@ struct Options {
   // Front end only: bytes of captured arguments per buffer (strings are copied into it).
   // A message bigger than this is kept as a one-line notice naming its format string.
   size_t max_bytes = 64 * 1024;
+  // Destroying the Logger (or the burst sink) writes every buffer still held, oldest
+  // first, instead of dropping it — Python's MemoryHandler(flushOnClose=True). The process
+  // ending normally runs that destructor; a crash or _exit() does not.
+  bool flush_on_exit = true;
+  // Front end only: the clock stamping buffered messages and measuring their age, in ns
+  // since the epoch. Empty: CLOCK_REALTIME_COARSE for buffered messages and the precise
+  // real-time clock for written ones. Tests inject their own; it is called on the logging
+  // thread, on every message, so it must be cheap and thread-safe.
+  std::function<int64_t()> clock = nullptr;
 };
 
 // Something that can hold per-scope buffers: the front end `Logger` and `burst_sink_mt/_st`.
@@ -359,6 +369,7 @@ using format_at = detail::FormatAt<std::type_identity_t<Args>...>;
 // Failures: formatting errors and exceptions thrown by a sink are caught and reported on
 // stderr; logging never throws.
 // Lifetime: destroy the Logger after the last call through it; Scopes must end before it.
+// With Options::flush_on_exit (the default) the destructor writes what is still buffered.
 class Logger final : public ScopeTarget {
  public:
   Logger(std::string name, std::vector<std::shared_ptr<spdlog::sinks::sink>> sinks,
@@ -402,9 +413,14 @@ class Logger final : public ScopeTarget {
   Level pass_level() const { return static_cast<Level>(pass_level_.load(std::memory_order_relaxed)); }
   Level trigger_level() const { return static_cast<Level>(trigger_level_.load(std::memory_order_relaxed)); }
 
-  // Flushes the sinks (not the buffers: buffered messages are written only by a trigger).
-  // Sinks are also flushed after each trigger.
+  // Writes the calling thread's buffered messages now — its own buffer, then its scopes',
+  // outermost first — and flushes the sinks (MemoryHandler.flush()). Other threads'
+  // buffers are theirs: each thread flushes its own (they are written at destruction when
+  // Options::flush_on_exit is set). Sinks are also flushed after each trigger.
   void flush();
+  // Writes the calling thread's active buffer (innermost scope, or its own) as an error
+  // would, without a message of its own (FingersCrossed's activate()).
+  void trigger();
   const std::string& name() const { return name_; }
   const Options& options() const { return options_; }
 
@@ -434,7 +450,7 @@ class Logger final : public ScopeTarget {
     new (p) detail::RecordHeader{{static_cast<uint32_t>(bytes), 1, static_cast<uint8_t>(level), 0},
                                  &detail::format_record<detail::CaptureOf<Args>...>, text.data(),
                                  location.file, location.function, static_cast<uint32_t>(text.size()),
-                                 location.line, detail::coarse_now_ns()};
+                                 location.line, options_.clock ? options_.clock() : detail::coarse_now_ns()};
     std::byte* a = p + sizeof(detail::RecordHeader);
     ((a = detail::CaptureOf<Args>::write(a, args)), ...);
     (void)a;
@@ -445,6 +461,7 @@ class Logger final : public ScopeTarget {
                         size_t bytes);
   void write_now(Level level, SourceLocation location, fmt::string_view format,
                  fmt::format_args args);
+  int64_t precise_now_ns() const;
 
   const uint64_t id_;
   std::string name_;

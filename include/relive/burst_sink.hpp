@@ -58,6 +58,8 @@ class SinkCore {
 
   void on_message(const spdlog::details::log_msg& msg);
   void flush();
+  void trigger(size_t thread_id);
+  void flush_buffers();
   void set_formatter(const spdlog::formatter& formatter);
   void* enter_scope(size_t thread_id);
   void leave_scope(size_t thread_id, void* token) noexcept;
@@ -89,6 +91,20 @@ class burst_sink final : public spdlog::sinks::base_sink<Mutex>, public burst::S
   size_t buffered() {
     std::lock_guard<Mutex> lock(this->mutex_);
     return core_.buffered(burst::detail::current_thread_id());
+  }
+  // Writes the calling thread's active buffer now, as an error would but without a message
+  // of its own (FingersCrossed's activate()).
+  void trigger() {
+    std::lock_guard<Mutex> lock(this->mutex_);
+    core_.trigger(burst::detail::current_thread_id());
+  }
+  // Writes every thread's buffers now, thread by thread, and flushes the wrapped sinks
+  // (MemoryHandler.flush()). spdlog's own flush() (flush_on, flush_every) only flushes the
+  // wrapped sinks: it would otherwise write the debug messages burst logging holds back.
+  // With Options::flush_on_exit (the default) the sink's destructor does the same.
+  void flush_buffers() {
+    std::lock_guard<Mutex> lock(this->mutex_);
+    core_.flush_buffers();
   }
   // The wrapped sinks (the list is fixed at construction).
   const std::vector<spdlog::sink_ptr>& sinks() const { return core_.sinks(); }

@@ -144,9 +144,62 @@ std::optional<Level> bracket_preset(P p, P end) {
 //   Python "%(asctime)s - %(name)s - %(levelname)s - %(message)s" (the level is the first
 //   " - LEVEL - " field), also "%(asctime)s - %(levelname)s - %(message)s";
 //   "%(asctime)s LEVEL msg", log4j "%d [%t] %-5p %c - %m", loguru "... | DEBUG    | ...".
+// "12345 " — a process id and a space before a level word, as "%(process)d %(levelname)s"
+// prints. Returns the position of the level word, or nullptr.
+P skip_pid(P p, P end) {
+  P q = p;
+  while (q < end && is_digit(*q) && q - p < 10) ++q;
+  if (q == p || q >= end || *q != ' ') return nullptr;
+  ++q;
+  size_t len = 0;
+  return upper_level_word(q, end, &len) ? q : nullptr;
+}
+
+// What follows "host tag[pid]: " in a syslog line (RFC 3164 as /var/log/syslog and
+// journalctl print it, or RSYSLOG_FileFormat after its ISO time), or nullptr.
+P after_host_and_tag(P p, P end) {
+  P host_end = static_cast<P>(std::memchr(p, ' ', static_cast<size_t>(end - p)));
+  if (host_end == nullptr || host_end == p) return nullptr;
+  P tag = host_end + 1;
+  for (P q = tag; q < end && q - tag < 64; ++q) {
+    if (*q == ':' && q + 1 < end && q[1] == ' ' && q > tag) return q + 2;
+    if (*q == ' ' || *q == '\t') return nullptr;
+  }
+  return nullptr;
+}
+
+// "Dec  1 18:11:00 host app[123]: DEBUG ..." — the RFC 3164 header syslog writes: the level
+// is the one of the message after the tag, by the other presets.
+std::optional<Level> syslog_header_preset(P p, P end) {
+  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  if (end - p < 16 || p[3] != ' ') return std::nullopt;
+  bool month = false;
+  for (size_t i = 0; i < months.size(); i += 3) {
+    if (std::memcmp(p, months.data() + i, 3) == 0) month = true;
+  }
+  if (!month) return std::nullopt;
+  P d = p + 4;
+  if (!((d[0] == ' ' || is_digit(d[0])) && is_digit(d[1]) && d[2] == ' ')) return std::nullopt;
+  P t = d + 3;
+  if (!digits(t, end, 2) || t[2] != ':' || !digits(t + 3, end, 2) || t[5] != ':' || !digits(t + 6, end, 2) ||
+      t + 8 >= end || t[8] != ' ') {
+    return std::nullopt;
+  }
+  P rest = after_host_and_tag(t + 9, end);
+  if (rest == nullptr || rest >= end) return std::nullopt;
+  return detect_preset_level({rest, static_cast<size_t>(end - rest)});
+}
+
 std::optional<Level> timestamp_preset(P p, P end) {
   P q = scan_timestamp(p, end);
-  if (q == nullptr) return std::nullopt;
+  if (q == nullptr) {
+    if (P word = skip_pid(p, end)) {  // "%(process)d %(levelname)s ..."
+      size_t len = 0;
+      return upper_level_word(word, end, &len);
+    }
+    return std::nullopt;
+  }
+  const P after_time = q;
   size_t len = 0;
   if (end - q >= 3 && q[0] == ' ' && q[1] == '-' && q[2] == ' ') {
     // Look at the " - " separated fields of the next 256 bytes.
@@ -176,6 +229,7 @@ std::optional<Level> timestamp_preset(P p, P end) {
     return std::nullopt;
   }
   while (q < end && (*q == ' ' || *q == '\t' || *q == '|')) ++q;
+  if (P after_pid = skip_pid(q, end)) q = after_pid;  // "%(asctime)s %(process)d %(levelname)s"
   if (q < end && *q == '[') {
     P close = static_cast<P>(std::memchr(q, ']', static_cast<size_t>(end - q)));
     if (close == nullptr) return std::nullopt;
@@ -183,7 +237,14 @@ std::optional<Level> timestamp_preset(P p, P end) {
     q = close + 1;  // a thread name, as log4j prints
     while (q < end && (*q == ' ' || *q == '\t')) ++q;
   }
-  return upper_level_word(q, end, &len);
+  if (auto level = upper_level_word(q, end, &len)) return level;
+  // RSYSLOG_FileFormat: "2026-12-01T18:11:00+00:00 host app[1]: DEBUG ...".
+  if (after_time < end && *after_time == ' ') {
+    if (P rest = after_host_and_tag(after_time + 1, end); rest != nullptr && rest < end && !is_digit(*rest)) {
+      return detect_preset_level({rest, static_cast<size_t>(end - rest)});
+    }
+  }
+  return std::nullopt;
 }
 
 // glog (and Abseil, klog): "E1121 12:00:00.123456  1234 file.cc:12] msg", also with the
@@ -440,6 +501,8 @@ std::optional<Level> detect_preset_level(std::string_view line) {
       level = glog_preset(p, end);
     } else if (line.size() > 1 && p[1] == ',') {
       level = ruby_preset(p, end);
+    } else if (line.size() > 16 && p[3] == ' ' && !is_upper(p[1])) {
+      level = syslog_header_preset(p, end);
     } else {
       size_t len = 0;
       level = upper_level_word(p, end, &len);  // Python's default "DEBUG:name:msg", "INFO msg"

@@ -79,6 +79,11 @@ void format_oversized(fmt::string_view format, const std::byte*, fmt::appender o
                  format);
 }
 
+// Records stamped before this are older than max_age at `now_ns`.
+int64_t age_cutoff(const Options& options, int64_t now_ns) {
+  return options.max_age.count() > 0 ? now_ns - std::chrono::nanoseconds(options.max_age).count() : INT64_MIN;
+}
+
 }  // namespace
 
 struct Logger::Impl {
@@ -90,6 +95,36 @@ struct Logger::Impl {
   void report(const std::string& logger_name, std::string_view what) noexcept {
     std::fprintf(stderr, "[relive burst] logger '%s': %.*s\n", logger_name.c_str(),
                  static_cast<int>(what.size()), what.data());
+  }
+
+  // Formats and emits the records of `ring` younger than `cutoff`. Caller holds write_mutex.
+  void emit_ring(const std::string& logger_name, const detail::Ring& ring, int64_t cutoff) {
+    fmt::memory_buffer record_text;
+    ring.for_each([&](const detail::RecordHeader& record) {
+      if (record.time_ns < cutoff) return;  // the age bound, checked when written
+      record_text.clear();
+      try {
+        record.format_fn({record.format_data, record.format_size},
+                         reinterpret_cast<const std::byte*>(&record + 1), fmt::appender(record_text));
+      } catch (const std::exception& e) {
+        record_text.clear();
+        fmt::format_to(fmt::appender(record_text), "[relive burst: cannot format \"{}\": {}]",
+                       fmt::string_view(record.format_data, record.format_size), e.what());
+      }
+      // Coarse stamps may lag the precise one of the last written line; never go back.
+      emit(logger_name, static_cast<Level>(record.prefix.level), from_ns(std::max(record.time_ns, last_written_ns)),
+           SourceLocation{record.file, record.function, record.line}, {record_text.data(), record_text.size()});
+    });
+  }
+
+  void flush_sinks(const std::string& logger_name) {
+    for (auto& sink : sinks) {
+      try {
+        sink->flush();
+      } catch (const std::exception& e) {
+        report(logger_name, e.what());
+      }
+    }
   }
 
   // Hands one message to every sink that wants its level. Caller holds write_mutex.
@@ -123,7 +158,27 @@ Logger::Logger(std::string name, std::vector<spdlog::sink_ptr> sinks, Options op
 Logger::Logger(const spdlog::logger& logger, Options options)
     : Logger(logger.name(), logger.sinks(), options) {}
 
-Logger::~Logger() = default;
+Logger::~Logger() {
+  if (!options_.flush_on_exit) return;
+  // No other thread may log now (the lifetime rule), so every thread's buffers can be read.
+  std::lock_guard lock(impl_->write_mutex);
+  const int64_t cutoff = age_cutoff(options_, precise_now_ns());
+  bool wrote = false;
+  for (auto& state : impl_->states) {
+    wrote = wrote || !state->own.empty();
+    impl_->emit_ring(name_, state->own, cutoff);
+    for (auto& ring : state->scopes) {
+      wrote = wrote || !ring->empty();
+      impl_->emit_ring(name_, *ring, cutoff);
+    }
+    state->drop_buffered();
+  }
+  if (wrote) impl_->flush_sinks(name_);
+}
+
+int64_t Logger::precise_now_ns() const {
+  return options_.clock ? options_.clock() : to_ns(spdlog::log_clock::now());
+}
 
 detail::ThreadState* Logger::attach_thread() {
   if (ThreadStateImpl* found = thread_registry.find(id_)) return found;
@@ -148,7 +203,8 @@ void Logger::buffer_oversized(Level level, fmt::string_view format, SourceLocati
   std::byte* p = state->active->allocate(sizeof(detail::RecordHeader));
   new (p) detail::RecordHeader{{static_cast<uint32_t>(sizeof(detail::RecordHeader)), 1, static_cast<uint8_t>(level), 0},
                                &format_oversized, format.data(), location.file, location.function,
-                               static_cast<uint32_t>(format.size()), location.line, detail::coarse_now_ns()};
+                               static_cast<uint32_t>(format.size()), location.line,
+                               options_.clock ? options_.clock() : detail::coarse_now_ns()};
 }
 
 void Logger::write_now(Level level, SourceLocation location, fmt::string_view format,
@@ -164,54 +220,37 @@ void Logger::write_now(Level level, SourceLocation location, fmt::string_view fo
   const bool trigger = static_cast<int>(level) >= trigger_level_.load(std::memory_order_relaxed);
 
   std::lock_guard lock(impl_->write_mutex);
-  const auto now = spdlog::log_clock::now();
-  const int64_t now_ns = to_ns(now);
-  if (trigger && state != nullptr) {
-    const int64_t cutoff = options_.max_age.count() > 0
-                               ? now_ns - std::chrono::nanoseconds(options_.max_age).count()
-                               : INT64_MIN;
-    fmt::memory_buffer record_text;
-    state->active->for_each([&](const detail::RecordHeader& record) {
-      if (record.time_ns < cutoff) return;  // the age bound, checked when written
-      record_text.clear();
-      try {
-        record.format_fn({record.format_data, record.format_size},
-                         reinterpret_cast<const std::byte*>(&record + 1), fmt::appender(record_text));
-      } catch (const std::exception& e) {
-        record_text.clear();
-        fmt::format_to(fmt::appender(record_text), "[relive burst: cannot format \"{}\": {}]",
-                       fmt::string_view(record.format_data, record.format_size), e.what());
-      }
-      // Coarse stamps may lag the precise one of the last written line; never go back.
-      impl_->emit(name_, static_cast<Level>(record.prefix.level),
-                  from_ns(std::max(record.time_ns, last_written_ns)),
-                  SourceLocation{record.file, record.function, record.line},
-                  {record_text.data(), record_text.size()});
-    });
-  }
-  impl_->emit(name_, level, now, location, {text.data(), text.size()});
+  const int64_t now_ns = precise_now_ns();
+  if (trigger && state != nullptr) impl_->emit_ring(name_, *state->active, age_cutoff(options_, now_ns));
+  impl_->emit(name_, level, from_ns(now_ns), location, {text.data(), text.size()});
   if (state != nullptr) state->drop_buffered();
   last_written_ns = std::max(last_written_ns, now_ns);
-  if (trigger) {
-    for (auto& sink : impl_->sinks) {
-      try {
-        sink->flush();
-      } catch (const std::exception& e) {
-        impl_->report(name_, e.what());
-      }
-    }
-  }
+  if (trigger) impl_->flush_sinks(name_);
 }
 
 void Logger::flush() {
+  ThreadStateImpl* state = find_thread_state(id_);
   std::lock_guard lock(impl_->write_mutex);
-  for (auto& sink : impl_->sinks) {
-    try {
-      sink->flush();
-    } catch (const std::exception& e) {
-      impl_->report(name_, e.what());
-    }
+  if (state != nullptr) {
+    const int64_t now_ns = precise_now_ns();
+    const int64_t cutoff = age_cutoff(options_, now_ns);
+    impl_->emit_ring(name_, state->own, cutoff);
+    for (auto& ring : state->scopes) impl_->emit_ring(name_, *ring, cutoff);
+    state->drop_buffered();
+    last_written_ns = std::max(last_written_ns, now_ns);
   }
+  impl_->flush_sinks(name_);
+}
+
+void Logger::trigger() {
+  ThreadStateImpl* state = find_thread_state(id_);
+  if (state == nullptr) return;
+  std::lock_guard lock(impl_->write_mutex);
+  const int64_t now_ns = precise_now_ns();
+  impl_->emit_ring(name_, *state->active, age_cutoff(options_, now_ns));
+  state->drop_buffered();
+  last_written_ns = std::max(last_written_ns, now_ns);
+  impl_->flush_sinks(name_);
 }
 
 size_t Logger::buffered() const {

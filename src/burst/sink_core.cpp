@@ -100,6 +100,7 @@ struct SinkCore::Impl {
     }
     return *threads.emplace(thread_id, std::make_unique<SinkThread>(options.max_messages)).first->second;
   }
+  void write_ring(SinkThread& thread, const RecordRing& ring, size_t thread_id, spdlog::log_clock::time_point now);
   void forward(const spdlog::details::log_msg& msg) {
     for (auto& sink : sinks) {
       if (sink->should_log(msg.level)) sink->log(msg);
@@ -113,7 +114,46 @@ SinkCore::SinkCore(std::vector<spdlog::sink_ptr> sinks, Options options)
   impl_->options = options;
 }
 
-SinkCore::~SinkCore() = default;
+SinkCore::~SinkCore() {
+  if (!impl_->options.flush_on_exit) return;
+  try {
+    flush_buffers();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[relive burst] burst sink: writing the buffers at exit: %s\n", e.what());
+  }
+}
+
+// Writes `thread`'s active buffer (the records younger than max_age at `now`).
+void SinkCore::Impl::write_ring(SinkThread& thread, const RecordRing& ring, size_t thread_id,
+                                spdlog::log_clock::time_point now) {
+  const auto cutoff = options.max_age.count() > 0 ? now - options.max_age : spdlog::log_clock::time_point::min();
+  ring.for_each([&](const SinkRecord& r) {
+    if (r.time < cutoff) return;
+    spdlog::details::log_msg m(std::max(r.time, thread.last_written), r.source, r.logger_name, r.level, r.payload);
+    m.thread_id = thread_id;
+    forward(m);
+  });
+}
+
+void SinkCore::trigger(size_t thread_id) {
+  SinkThread* thread = impl_->find(thread_id);
+  if (thread == nullptr) return;
+  const auto now = spdlog::log_clock::now();
+  impl_->write_ring(*thread, thread->active(), thread_id, now);
+  thread->drop_buffered();
+  thread->last_written = std::max(thread->last_written, now);
+  flush();
+}
+
+void SinkCore::flush_buffers() {
+  const auto now = spdlog::log_clock::now();
+  for (auto& [id, thread] : impl_->threads) {
+    impl_->write_ring(*thread, thread->own, id, now);
+    for (auto& ring : thread->scopes) impl_->write_ring(*thread, *ring, id, now);
+    thread->drop_buffered();
+  }
+  flush();
+}
 
 void SinkCore::on_message(const spdlog::details::log_msg& msg) {
   const Options& options = impl_->options;

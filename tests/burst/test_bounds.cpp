@@ -96,16 +96,77 @@ TEST(FrontEndBounds, MessageTooLargeForTheBufferLeavesANotice) {
                           "debug after", "error e"));
 }
 
-// The sleep only makes the first message older than the bound; it cannot make the test
-// pass wrongly. The second must stay younger than 1 s until the error just after it.
+// The injected clock moves the first message past the bound; the second stays inside it.
+std::atomic<int64_t> fake_now_ns{1'000'000'000'000};
+
 TEST(FrontEndBounds, AgeDropsOldMessagesWhenWritten) {
   auto sink = std::make_shared<test::collecting_sink_mt>();
-  Logger log("t", {sink}, Options{.max_age = 1s});
+  Logger log("t", {sink}, Options{.max_age = 1s, .clock = [] { return fake_now_ns.load(); }});
   log.debug("old");
-  std::this_thread::sleep_for(1200ms);
+  fake_now_ns += 1'200'000'000;
   log.debug("new");
+  fake_now_ns += 999'000'000;
   log.error("e");
   EXPECT_THAT(sink->lines(), ElementsAre("debug new", "error e"));
+  EXPECT_EQ(sink->entries().back().time.time_since_epoch(), std::chrono::nanoseconds(fake_now_ns.load()));
+}
+
+TEST(FrontEndFlush, TriggerWritesTheActiveBufferAndFlushWritesTheThreadsBuffers) {
+  auto sink = std::make_shared<test::collecting_sink_mt>();
+  Logger log("t", {sink}, Options{.flush_on_exit = false});
+  log.debug("own");
+  {
+    Scope scope(log);
+    log.debug("in scope");
+    log.flush();  // the thread's own buffer, then its scopes'
+    EXPECT_THAT(sink->lines(), ElementsAre("debug own", "debug in scope"));
+    log.debug("in scope 2");
+    log.trigger();  // the active buffer, as an error would
+  }
+  EXPECT_THAT(sink->lines(), ElementsAre("debug own", "debug in scope", "debug in scope 2"));
+  EXPECT_EQ(log.buffered(), 0u);
+}
+
+TEST(FrontEndFlush, DestructorWritesWhatIsHeldUnlessTurnedOff) {
+  auto sink = std::make_shared<test::collecting_sink_mt>();
+  {
+    Logger log("t", {sink});
+    log.debug("held at exit");
+    std::thread([&] { log.debug("other thread"); }).join();
+  }
+  EXPECT_THAT(sink->lines(), ElementsAre("debug held at exit", "debug other thread"));
+  sink->clear();
+  {
+    Logger log("t", {sink}, Options{.flush_on_exit = false});
+    log.debug("dropped");
+  }
+  EXPECT_TRUE(sink->lines().empty());
+}
+
+TEST(SinkFlush, TriggerFlushBuffersAndDestructor) {
+  auto out = std::make_shared<test::collecting_sink_mt>();
+  {
+    auto burst = std::make_shared<burst_sink_mt>(out);
+    spdlog::logger logger("t", burst);
+    logger.set_level(spdlog::level::trace);
+    logger.debug("a");
+    burst->trigger();
+    EXPECT_THAT(out->lines(), ElementsAre("debug a"));
+    logger.debug("b");
+    std::thread([&] { logger.debug("c"); }).join();
+    burst->flush_buffers();
+    EXPECT_EQ(out->lines().size(), 3u);
+    logger.debug("at exit");
+  }
+  EXPECT_EQ(out->lines().back(), "debug at exit");
+  out->clear();
+  {
+    auto burst = std::make_shared<burst_sink_mt>(out, Options{.flush_on_exit = false});
+    spdlog::logger logger("t", burst);
+    logger.set_level(spdlog::level::trace);
+    logger.debug("dropped");
+  }
+  EXPECT_TRUE(out->lines().empty());
 }
 
 TEST(FrontEndBounds, ZeroAgeMeansNoAgeBound) {

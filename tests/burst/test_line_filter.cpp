@@ -163,30 +163,31 @@ TEST(LineFilter, BufferedTracebackIsWrittenWholeByATrigger) {
   EXPECT_EQ(h.run(input), input);
 }
 
-TEST(LineFilter, BufferedTracebackIsDroppedWholeWhenNoTriggerFollows) {
+// A traceback under a held line is an uncaught exception (Python prints it with no level):
+// it triggers, and the held line before it is its context.
+TEST(LineFilter, TracebackUnderAHeldLineIsACrashAndWritesTheContext) {
   Harness h;
-  std::string input = std::string(kDebugTraceback) + "INFO:app:recovered\n";
-  EXPECT_EQ(h.run(input), "INFO:app:recovered\n");
+  std::string input = std::string("DEBUG:app:d0\nINFO:app:up\n") + std::string(kDebugTraceback) + "INFO:app:recovered\n";
+  EXPECT_EQ(h.run(input), std::string("INFO:app:up\n") + std::string(kDebugTraceback) + "INFO:app:recovered\n");
+  EXPECT_EQ(h.filter->stats().triggers, 1u);
 }
 
 TEST(LineFilter, TracebackEndingTheInputIsTakenForACrashAndTriggers) {
-  // An uncaught exception's traceback lands under the last debug line; at the end of the
-  // input it is written, with the debug lines before it.
   Harness h;
   std::string input = std::string("INFO:app:up\nDEBUG:app:d1\n") + std::string(kDebugTraceback);
   EXPECT_EQ(h.run(input), input);
 }
 
-TEST(LineFilter, ExceptionLineEndsTheTracebackSoTheNextPlainLineStandsAlone) {
+TEST(LineFilter, ExceptionLineEndsTheTracebackSoTheNextLineStandsAlone) {
   Harness h;
-  std::string input = std::string(kDebugTraceback) + "plain after\n";
-  EXPECT_EQ(h.run(input), "plain after\n");
+  std::string input = std::string(kDebugTraceback) + "DEBUG:app:after\nINFO:app:i\n";
+  EXPECT_EQ(h.run(input), std::string(kDebugTraceback) + "INFO:app:i\n");
 }
 
 TEST(LineFilter, ChainedTracebackStaysWithItsFirstLine) {
   Harness h;
   std::string record =
-      "DEBUG:app:lookup failed\n"
+      "ERROR:app:lookup failed\n"
       "Traceback (most recent call last):\n"
       "  File \"/srv/app.py\", line 3, in <module>\n"
       "KeyError: 'k'\n"
@@ -202,9 +203,8 @@ TEST(LineFilter, ChainedTracebackStaysWithItsFirstLine) {
       "Traceback (most recent call last):\n"
       "  File \"/srv/app.py\", line 7, in <module>\n"
       "OSError: disk\n";
-  EXPECT_EQ(h.run(record + "INFO:app:next\n"), "INFO:app:next\n");
-  Harness h2;
-  EXPECT_EQ(h2.run(record + "ERROR:app:e\n"), record + "ERROR:app:e\n");
+  EXPECT_EQ(h.run("DEBUG:app:d\n" + record + "DEBUG:app:x\nINFO:app:next\n"), "DEBUG:app:d\n" + record + "INFO:app:next\n");
+  EXPECT_EQ(h.filter->stats().triggers, 1u);  // the record's tracebacks are its own, not crashes
 }
 
 TEST(LineFilter, JavaStackTraceStaysWithItsFirstLine) {

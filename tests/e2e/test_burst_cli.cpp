@@ -84,9 +84,10 @@ TEST(BurstCli, RunsACommandAndFiltersItsMergedOutputWithItsExitStatus) {
       "sys.exit(3)\n";
   Process relive(burst_argv({"--", "python3", "-c", program}));
   ASSERT_EQ(relive.wait(20s), 3) << relive.output();
-  std::string out = output_ending_with(relive, "ZeroDivisionError: division by zero\n");
+  std::string out = output_ending_with(relive, "DEBUG:child:dropped at exit\n");
   EXPECT_EQ(out.find("not needed"), std::string::npos) << out;
-  EXPECT_EQ(out.find("dropped at exit"), std::string::npos) << out;
+  // The command failed (exit 3): what was held at its end is written (--flush-on-exit=failure).
+  EXPECT_NE(out.find("DEBUG:child:dropped at exit"), std::string::npos) << out;
   auto working = out.find("INFO:child:working\n");
   auto needed1 = out.find("DEBUG:child:needed 1\n");
   auto needed2 = out.find("DEBUG:child:needed 2 (on stderr)\n");
@@ -129,6 +130,102 @@ TEST(BurstCli, MissingCommandIsReportedWith127) {
   EXPECT_EQ(output_ending_with(relive, "\n"), "relive burst: cannot run 'relive-test-no-such-command': No such file or directory\n");
 }
 
+TEST(BurstCli, KeyRegexGivesEachRequestItsOwnBuffer) {
+  Process relive(burst_argv({"--key-regex", R"(request_id=(\S+))"}), with_stdin());
+  relive.write_stdin("DEBUG request_id=a parse\nDEBUG request_id=b parse\nINFO request_id=b done\n"
+                     "DEBUG request_id=a query\nERROR request_id=a failed\n");
+  relive.close_stdin();
+  ASSERT_EQ(relive.wait(10s), 0) << relive.output();
+  EXPECT_EQ(output_ending_with(relive, "failed\n"),
+            "INFO request_id=b done\nDEBUG request_id=a parse\nDEBUG request_id=a query\nERROR request_id=a failed\n");
+}
+
+// Real programs dying with no level on their last words: each is a trigger, and the
+// debug lines before it are written.
+TEST(BurstCli, CrashesOfRealProgramsWriteTheContextBeforeThem) {
+  const std::string setup =
+      "import logging, sys, threading\n"
+      "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format='%(process)d %(levelname)s %(message)s')\n"
+      "log = logging.getLogger('app')\n"
+      "log.info('up')\n"
+      "log.debug('context before the crash')\n";
+  struct Case {
+    std::string name;
+    std::vector<std::string> command;
+    std::string last_words;
+  };
+  const std::vector<Case> cases = {
+      {"thread", {"/usr/bin/python3", "-c", setup + "t = threading.Thread(target=lambda: 1 / 0, name='Thread-1')\n"
+                                                   "t.start(); t.join()\nlog.info('main goes on')\n"},
+       "Exception in thread Thread-1"},
+      {"uncaught", {"/usr/bin/python3", "-c", setup + "raise KeyError('k')\n"}, "KeyError: 'k'"},
+      {"go panic", {"sh", "-c", "echo '1 INFO up'; echo '1 DEBUG context before the crash'; "
+                                "printf 'panic: runtime error: index out of range [5] with length 3\\n\\n"
+                                "goroutine 1 [running]:\\nmain.main()\\n\\t/tmp/x.go:8 +0x1d\\n'; exit 2"},
+       "goroutine 1 [running]:"},
+      {"java", {"sh", "-c", "echo '1 INFO up'; echo '1 DEBUG context before the crash'; "
+                            "printf 'Exception in thread \"main\" java.lang.IllegalStateException: boom\\n"
+                            "\\tat Main.main(Main.java:3)\\n'; exit 1"},
+       "\tat Main.main(Main.java:3)"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"--flush-on-exit", "never", "--"};
+    args.insert(args.end(), c.command.begin(), c.command.end());
+    Process relive(burst_argv(args));
+    EXPECT_NE(relive.wait(20s), -1) << c.name;
+    ASSERT_TRUE(relive.wait_for_output(c.last_words, 10s)) << c.name << ":\n" << relive.output();
+    const std::string out = relive.output();
+    const size_t context = out.find("DEBUG context before the crash");
+    ASSERT_NE(context, std::string::npos) << c.name << ":\n" << out;
+    EXPECT_LT(context, out.find(c.last_words)) << c.name << ":\n" << out;
+  }
+}
+
+TEST(BurstCli, FlushOnExitWritesHeldLinesWhenTheCommandFailsOrAlways) {
+  const std::string held = "echo DEBUG:x:held; echo INFO:x:i; echo DEBUG:x:held at end";
+  struct Case {
+    std::vector<std::string> options;
+    std::string exit;
+    bool written;
+  };
+  for (const Case& c : {Case{{}, "exit 0", false}, Case{{}, "exit 3", true}, Case{{"--flush-on-exit", "always"}, "exit 0", true},
+                        Case{{"--flush-on-exit", "never"}, "exit 3", false}}) {
+    std::vector<std::string> args = c.options;
+    for (std::string a : {"--", "sh", "-c"}) args.push_back(a);
+    args.push_back(held + "; " + c.exit);
+    Process relive(burst_argv(args));
+    EXPECT_NE(relive.wait(10s), -1);
+    std::string out = output_ending_with(relive, "\n");
+    if (c.written) out = output_ending_with(relive, "held at end\n");
+    EXPECT_EQ(out, c.written ? "INFO:x:i\nDEBUG:x:held at end\n" : "INFO:x:i\n") << c.exit;
+  }
+}
+
+TEST(BurstCli, Sigusr1WritesTheBufferAndSigtermWritesWhatIsHeld) {
+  Process relive(burst_argv({"--after-trigger", "1"}), with_stdin());
+  relive.write_stdin("INFO:app:up\nDEBUG:app:held 1\n");
+  ASSERT_TRUE(relive.wait_for_output("INFO:app:up\n"));
+  // SIGUSR1 may come before the debug line is read; send until it is written.
+  ASSERT_TRUE(eventually([&] {
+    relive.signal(SIGUSR1);
+    return relive.output().find("DEBUG:app:held 1\n") != std::string::npos;
+  }, 10s)) << relive.output();
+  relive.write_stdin("ERROR:app:e\nDEBUG:app:passes after the trigger\nDEBUG:app:held 2\n");
+  ASSERT_TRUE(relive.wait_for_output("passes after the trigger\n")) << relive.output();
+  relive.signal(SIGTERM);
+  EXPECT_EQ(relive.wait(10s), 128 + SIGTERM);
+  EXPECT_EQ(output_ending_with(relive, "held 2\n"),
+            "INFO:app:up\nDEBUG:app:held 1\nERROR:app:e\nDEBUG:app:passes after the trigger\nDEBUG:app:held 2\n");
+}
+
+TEST(BurstCli, NoTriggerRegexAndNewOptionErrors) {
+  Process relive(burst_argv({"--no-trigger-regex", " 404 "}), with_stdin());
+  relive.write_stdin("DEBUG:a:d\nERROR:a:GET / 404 \nDEBUG:a:d2\nERROR:a:GET / 500 \n");
+  relive.close_stdin();
+  ASSERT_EQ(relive.wait(10s), 0);
+  EXPECT_EQ(output_ending_with(relive, "500 \n"), "ERROR:a:GET / 404 \nDEBUG:a:d2\nERROR:a:GET / 500 \n");
+}
+
 // Each bad input: exit status 2 and exactly one line naming the problem.
 void expect_one_line_error(std::vector<std::string> args, std::string_view must_contain) {
   Process relive(burst_argv(std::move(args)));
@@ -148,6 +245,14 @@ TEST(BurstCli, BadInputIsOneLineAndExitStatus2) {
   expect_one_line_error({"--level-regex", "(unclosed"}, "--level-regex '(unclosed'");
   expect_one_line_error({"--level-regex", "^[A-Z]+"}, "capture group");
   expect_one_line_error({"--"}, "'--' must be followed by a command");
+  expect_one_line_error({"--max-memory", "lots"}, "--max-memory 'lots'");
+  expect_one_line_error({"--max-bytes", "12Q"}, "--max-bytes '12Q'");
+  expect_one_line_error({"--after-trigger", "soon"}, "--after-trigger 'soon'");
+  expect_one_line_error({"--flush-on-exit", "maybe"}, "--flush-on-exit 'maybe'");
+  expect_one_line_error({"--key-regex", "req=\\S+"}, "--key-regex 'req=\\S+': needs a capture group");
+  expect_one_line_error({"--no-trigger-regex", "(x"}, "--no-trigger-regex '(x'");
+  expect_one_line_error({"--key", "a", "--key-regex", "(b)"}, "give one of them");
+  expect_one_line_error({"--stats", "60s"}, "--stats needs --listen");
 }
 
 }  // namespace

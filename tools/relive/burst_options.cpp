@@ -41,6 +41,47 @@ Result<void> check_burst_level_regex(const std::string& what, const std::string&
   return Error{what + " '" + regex + "': " + message};
 }
 
+Result<size_t> parse_burst_size(const std::string& what, const std::string& text) {
+  size_t n = 0;
+  auto [rest, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string_view unit(rest, static_cast<size_t>(text.data() + text.size() - rest));
+  size_t shift = 0;
+  if (unit == "k" || unit == "K") {
+    shift = 10;
+  } else if (unit == "m" || unit == "M") {
+    shift = 20;
+  } else if (unit == "g" || unit == "G") {
+    shift = 30;
+  } else if (!unit.empty()) {
+    ec = std::errc::invalid_argument;
+  }
+  if (text.empty() || ec != std::errc() || rest == text.data() || (shift != 0 && n > (SIZE_MAX >> shift))) {
+    return Error{what + " '" + text + "': expected a size such as 4096, 64k, 16M or 1G"};
+  }
+  return n << shift;
+}
+
+Result<AfterTrigger> parse_burst_after_trigger(const std::string& what, const std::string& text) {
+  AfterTrigger after;
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    auto lines = parse_burst_keep(what, text);
+    if (!lines) return Error{what + " '" + text + "': expected a number of lines (20) or a duration (5s)"};
+    after.lines = *lines;
+    return after;
+  }
+  auto d = config::parse_duration(text);
+  if (!d) return Error{what + " '" + text + "': expected a number of lines (20) or a duration (5s)"};
+  after.time = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  return after;
+}
+
+Result<burst::FlushAtEnd> parse_burst_flush_at_end(const std::string& what, const std::string& text) {
+  if (text == "failure") return burst::FlushAtEnd::failure;
+  if (text == "always") return burst::FlushAtEnd::always;
+  if (text == "never") return burst::FlushAtEnd::never;
+  return Error{what + " '" + text + "': expected failure, always or never"};
+}
+
 Result<burst::FilterOptions> BurstSettings::to_filter_options(const std::string& flag_prefix) const {
   burst::FilterOptions options;
   auto keep_n = parse_burst_keep(flag_prefix + "keep", keep);
@@ -53,6 +94,37 @@ Result<burst::FilterOptions> BurstSettings::to_filter_options(const std::string&
   if (!trigger) return trigger.error();
   for (const auto& regex : level_regexes) {
     if (auto r = check_burst_level_regex(flag_prefix + "level-regex", regex); !r) return r.error();
+  }
+  auto bytes = parse_burst_size(flag_prefix + "max-bytes", max_bytes);
+  if (!bytes) return bytes.error();
+  auto memory = parse_burst_size(flag_prefix + "max-memory", max_memory);
+  if (!memory) return memory.error();
+  auto after = parse_burst_after_trigger(flag_prefix + "after-trigger", after_trigger);
+  if (!after) return after.error();
+  auto flush = parse_burst_flush_at_end(flag_prefix + "flush-on-exit", flush_on_exit);
+  if (!flush) return flush.error();
+  if (!key_regex.empty() && !key_field.empty()) {
+    return Error{flag_prefix + "key and " + flag_prefix + "key-regex: give one of them"};
+  }
+  options.max_bytes = *bytes;
+  options.max_memory = *memory;
+  options.after_trigger_lines = after->lines;
+  options.after_trigger_for = after->time;
+  options.flush_at_end = *flush;
+  options.key_regex = key_regex;
+  options.key_field = key_field;
+  options.no_trigger_regexes = no_trigger_regexes;
+  // The regexes are compiled by the filter, which names them by the `relive burst` option.
+  {
+    burst::FilterOptions probe;
+    probe.key_regex = key_regex;
+    probe.no_trigger_regexes = no_trigger_regexes;
+    auto filter = burst::LineFilter::create(std::move(probe), [](std::string_view) {});
+    if (!filter) {
+      std::string message = filter.error().message;
+      if (message.starts_with("--")) message.replace(0, 2, flag_prefix);
+      return Error{message};
+    }
   }
   options.keep = *keep_n;
   options.max_age = *age;

@@ -26,6 +26,16 @@ Result<std::chrono::milliseconds> parse_burst_max_age(const std::string& what, c
 Result<burst::Level> parse_burst_level(const std::string& what, const std::string& text);
 // Compiles `regex` as the filter would; an Error "<what> '<regex>': <reason>" otherwise.
 Result<void> check_burst_level_regex(const std::string& what, const std::string& regex);
+// A size in bytes: "4096", "64k", "64K", "16M", "1G" (binary units).
+Result<size_t> parse_burst_size(const std::string& what, const std::string& text);
+// --after-trigger: a bare number of lines ("20") or a duration ("5s", "500ms").
+struct AfterTrigger {
+  size_t lines = 0;
+  std::chrono::milliseconds time{0};
+};
+Result<AfterTrigger> parse_burst_after_trigger(const std::string& what, const std::string& text);
+// --flush-on-exit: failure (the default), always, never.
+Result<burst::FlushAtEnd> parse_burst_flush_at_end(const std::string& what, const std::string& text);
 
 // The filter's options as text, before checking; the defaults are the filter's own.
 struct BurstSettings {
@@ -34,9 +44,17 @@ struct BurstSettings {
   std::string pass_level = "info";
   std::string trigger_level = "error";
   std::vector<std::string> level_regexes;
+  // `relive burst` only (the run command keeps the defaults):
+  std::string max_bytes = "64M";
+  std::string max_memory = "256M";
+  std::string key_regex;
+  std::string key_field;
+  std::string after_trigger = "0";
+  std::string flush_on_exit = "failure";
+  std::vector<std::string> no_trigger_regexes;
 
   // Checks every field; `flag_prefix` + the field's name ("keep", "max-age", "pass-level",
-  // "trigger-level", "level-regex") is how an error names it: "--" for `relive burst`,
+  // "trigger-level", "level-regex", "max-bytes", "key-regex", ...) is how an error names it: "--" for `relive burst`,
   // "--burst-" for the run command. The first bad field is the Error.
   Result<burst::FilterOptions> to_filter_options(const std::string& flag_prefix) const;
 };

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "burst_options.hpp"
 #include "commands.hpp"
 #include "relive/burst_filter.hpp"
+#include "relive/burst_port.hpp"
 
 extern char** environ;
 
@@ -62,17 +64,35 @@ class Output {
 
 // Reads fd to its end (or, with a pidfd, until the child has exited and the pipe is
 // drained), feeding the filter and writing after every read so output is prompt.
-void pump(int fd, int pidfd, burst::LineFilter& filter, Output& output) {
+// SIGUSR1 (read through `sigfd`) writes every buffer now. In stdin mode `sigfd` also
+// carries SIGINT/SIGTERM/SIGHUP: relive is being stopped, the input ends as a failure.
+// Returns the signal that stopped it, or 0 at the end of input.
+// The caller ends the filter's input (finish()), knowing how it ended.
+int pump(int fd, int pidfd, int sigfd, burst::LineFilter& filter, Output& output) {
   std::vector<char> buf(kReadBlock);
   bool child_gone = false;
+  int stopped_by = 0;
   for (;;) {
-    if (pidfd >= 0 && !child_gone) {
-      pollfd fds[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
+    if (!child_gone) {
+      pollfd fds[3] = {{fd, POLLIN, 0}, {sigfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+      if (::poll(fds, pidfd >= 0 ? 3 : 2, -1) < 0) {
         if (errno == EINTR) continue;
         break;
       }
-      if (fds[1].revents != 0 && fds[0].revents == 0) {
+      if (fds[1].revents != 0) {
+        signalfd_siginfo info;
+        while (::read(sigfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          if (info.ssi_signo == SIGUSR1) {
+            filter.flush();
+            output.flush();
+          } else {
+            stopped_by = static_cast<int>(info.ssi_signo);
+          }
+        }
+        if (stopped_by != 0) break;
+        if (fds[0].revents == 0 && fds[2].revents == 0) continue;
+      }
+      if (pidfd >= 0 && fds[2].revents != 0 && fds[0].revents == 0) {
         // The child exited; what it wrote is in the pipe. Drain it without waiting for
         // grandchildren that may hold the pipe open.
         child_gone = true;
@@ -88,10 +108,19 @@ void pump(int fd, int pidfd, burst::LineFilter& filter, Output& output) {
     }
     if (n == 0) break;
     filter.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
-    if (!output.flush()) return;
+    if (!output.flush()) return stopped_by;
   }
-  filter.finish();
   output.flush();
+  return stopped_by;
+}
+
+// A signalfd for `signals`, blocked in this thread (children get an empty mask).
+int signal_fd(std::initializer_list<int> signals) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : signals) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  return ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
 volatile sig_atomic_t g_child_pid = 0;
@@ -106,7 +135,7 @@ void forward_signal(int sig, siginfo_t* info, void*) {
   }
 }
 
-int run_child(std::vector<std::string>& command, burst::LineFilter& filter, Output& output) {
+int run_child(std::vector<std::string>& command, int sigfd, burst::LineFilter& filter, Output& output) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     std::fprintf(stderr, "relive burst: pipe: %s\n", std::strerror(errno));
@@ -145,13 +174,17 @@ int run_child(std::vector<std::string>& command, burst::LineFilter& filter, Outp
   }
   g_child_pid = pid;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // -1 on old kernels: read to EOF
-  pump(pipe_fds[0], pidfd, filter, output);
+  pump(pipe_fds[0], pidfd, sigfd, filter, output);
   ::close(pipe_fds[0]);
   if (pidfd >= 0) ::close(pidfd);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   g_child_pid = 0;
+  // The command failing or dying of a signal is the end --flush-on-exit=failure means.
+  const bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  filter.finish(failed ? burst::End::failure : burst::End::normal);
+  output.flush();
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
@@ -175,18 +208,48 @@ int run_burst(int argc, char** argv) {
       "Burst logging for any program: writes info and above at once, keeps debug lines in a "
       "bounded buffer and writes them only when an error follows.\n"
       "  relive burst [OPTIONS]              filter stdin to stdout\n"
-      "  relive burst [OPTIONS] -- CMD ARGS  run CMD, filter its stdout+stderr, exit with its status",
+      "  relive burst [OPTIONS] -- CMD ARGS  run CMD, filter its stdout+stderr, exit with its status\n"
+      "  relive burst --listen ADDR [OPTIONS]  a local log port: receive syslog/JSON/text lines from\n"
+      "                                      many programs, one buffer per sender\n"
+      "SIGUSR1 writes every buffer now. docs/burst-filter.md has the details.",
       "relive burst"};
   // Checked by the same code as the run command's --burst-* options (burst_options.hpp).
   BurstSettings settings;
-  app.add_option("--keep", settings.keep, "most debug messages kept (default 512)");
+  app.add_option("--keep", settings.keep, "most debug messages kept per buffer (default 512)");
   app.add_option("--max-age", settings.max_age, "drop kept messages older than this: 60s, 500ms, 2m (default 60s)");
+  app.add_option("--max-bytes", settings.max_bytes, "most bytes of kept text per buffer: 4096, 64k, 16M (default 64M)");
+  app.add_option("--max-memory", settings.max_memory,
+                 "most memory for all buffers; the oldest buffers are evicted, and counted (default 256M)");
   app.add_option("--pass-level", settings.pass_level, "write lines at or above this level at once (default info)");
   app.add_option("--trigger-level", settings.trigger_level,
                  "lines at or above this level write the kept ones first (default error)");
   app.add_option("--level-regex", settings.level_regexes,
                  "RE2 regex with a group (?P<level>...) giving a line's level; tried before the "
                  "presets; repeatable");
+  app.add_option("--no-trigger-regex", settings.no_trigger_regexes,
+                 "RE2 regex: matching lines never trigger (written, buffer kept); repeatable, e.g. ' 404 '");
+  app.add_option("--key-regex", settings.key_regex,
+                 "RE2 regex whose first group (or (?P<key>...)) is a line's key: one buffer per key, "
+                 "e.g. 'request_id=(\\S+)'");
+  app.add_option("--key", settings.key_field, "JSON or logfmt field whose value is a line's key: one buffer per key");
+  app.add_option("--after-trigger", settings.after_trigger,
+                 "after a trigger, pass its buffer's lines through for N lines or a time: 20, 5s (default 0)");
+  app.add_option("--flush-on-exit", settings.flush_on_exit,
+                 "write what is kept at the end: failure (the command failed or relive was stopped by a "
+                 "signal; default), always, never");
+  burst::PortOptions port;
+  std::string stats = "0";
+  std::string max_record = "64k";
+  app.add_option("--listen", port.listen,
+                 "receive on unix:PATH (datagram), unix-stream:PATH, udp:HOST:PORT, tcp:HOST:PORT, or "
+                 "systemd (LISTEN_FDS); repeatable");
+  app.add_option("--output", port.output, "with --listen: append to this file (reopened on SIGHUP); default stdout");
+  app.add_option("--forward", port.forward,
+                 "with --listen: send written lines to udp:HOST:PORT, unix:PATH or tcp:HOST:PORT instead");
+  app.add_option("--max-record", max_record, "with --listen: longest record taken whole; longer ones are cut, "
+                                             "and counted (default 64k)");
+  app.add_option("--max-connections", port.max_connections, "with --listen: most stream senders at once (default 1024)");
+  app.add_option("--stats", stats, "with --listen: print a stats line (every counter, every drop) this often: 60s");
   try {
     app.parse(option_argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -203,6 +266,33 @@ int run_burst(int argc, char** argv) {
     return 2;
   }
 
+  if (!port.listen.empty()) {
+    if (!command.empty() || option_argc < argc) {
+      std::fputs("relive burst: --listen takes no command (programs send to the port)\n", stderr);
+      return 2;
+    }
+    auto every = parse_burst_max_age("--stats", stats);
+    if (!every) {
+      std::fprintf(stderr, "relive burst: %s\n", every.error().message.c_str());
+      return 2;
+    }
+    auto record = parse_burst_size("--max-record", max_record);
+    if (!record || *record == 0) {
+      std::fprintf(stderr, "relive burst: %s\n",
+                   record ? "--max-record '0': must be at least 1" : record.error().message.c_str());
+      return 2;
+    }
+    port.stats_every = *every;
+    port.max_record = *record;
+    return burst::run_port(port, std::move(*options));
+  }
+  for (const char* port_only : {"--output", "--forward", "--max-record", "--max-connections", "--stats"}) {
+    if (app.get_option(port_only)->count() > 0) {
+      std::fprintf(stderr, "relive burst: %s needs --listen\n", port_only);
+      return 2;
+    }
+  }
+
   Output output;
   auto filter = burst::LineFilter::create(std::move(*options),
                                           [&output](std::string_view lines) { output.append(lines); });
@@ -210,13 +300,19 @@ int run_burst(int argc, char** argv) {
     std::fprintf(stderr, "relive burst: %s\n", filter.error().message.c_str());
     return 2;
   }
-  if (!command.empty()) return run_child(command, **filter, output);
+  if (!command.empty()) {
+    int sigfd = signal_fd({SIGUSR1});
+    return run_child(command, sigfd, **filter, output);
+  }
   if (option_argc < argc) {
     std::fputs("relive burst: '--' must be followed by a command to run\n", stderr);
     return 2;
   }
-  pump(STDIN_FILENO, -1, **filter, output);
-  return 0;
+  int sigfd = signal_fd({SIGUSR1, SIGINT, SIGTERM, SIGHUP});
+  int stopped_by = pump(STDIN_FILENO, -1, sigfd, **filter, output);
+  (*filter)->finish(stopped_by != 0 ? burst::End::failure : burst::End::normal);
+  output.flush();
+  return stopped_by != 0 ? 128 + stopped_by : 0;
 }
 
 }  // namespace relive::cli

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The per-key line filter against today's single-buffer filter on the same log: 5 M
+# logfmt lines of 1000 interleaved requests (bench/gen_keyed_log.py). Wall and CPU time,
+# median of RUNS runs; lines/s from the CPU time (the steadier figure on a shared machine).
+#
+#   bench/burst_keys.sh                    # build/relive, 5M lines, 3 runs
+#   RELIVE=build-x/relive LINES=1000000 RUNS=5 bench/burst_keys.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RELIVE=${RELIVE:-build/relive}
+LINES=${LINES:-5000000}
+RUNS=${RUNS:-3}
+LOG=/tmp/relive-burst-keyed-${LINES}.log
+[[ -x $RELIVE ]] || { echo "burst_keys.sh: $RELIVE not built" >&2; exit 2; }
+if [[ ! -s $LOG ]]; then
+  /usr/bin/python3 bench/gen_keyed_log.py --lines "$LINES" > "$LOG.tmp.$$"
+  mv "$LOG.tmp.$$" "$LOG"
+fi
+measure() {
+  local walls=() cpus=()
+  local TIMEFORMAT='%R %U %S'
+  for ((i = 0; i < RUNS; i++)); do
+    local r
+    r=$( { time "$@" < "$LOG" > /dev/null; } 2>&1 )
+    read -r real user sys <<< "$r"
+    walls+=("$real")
+    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')")
+  done
+  local mid=$(( (RUNS + 1) / 2 ))
+  echo "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${mid}p") $(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "${mid}p")"
+}
+lines=$(wc -l < "$LOG")
+echo "log: $LOG, $lines lines; load $(cut -d' ' -f1 /proc/loadavg); median of $RUNS runs"
+echo "| filter | lines written | wall s | CPU s | M lines/s (CPU) |"
+echo "|---|---|---|---|---|"
+row() {
+  local name=$1; shift
+  local written; written=$("$@" < "$LOG" | wc -l)
+  read -r wall cpu <<< "$(measure "$@")"
+  echo "| $name | $written | $wall | $cpu | $(awk -v n="$lines" -v c="$cpu" 'BEGIN { printf "%.2f", n / c / 1e6 }') |"
+}
+row "cat (floor)" cat
+row "relive burst (one buffer)" "$RELIVE" burst
+row "relive burst --key-regex 'request_id=(\\S+)'" "$RELIVE" burst --key-regex 'request_id=(\S+)'
+row "relive burst --key request_id" "$RELIVE" burst --key request_id
