@@ -10,14 +10,15 @@ if(RELIVE_SANITIZE)
   target_link_options(relive_build_flags INTERFACE -fsanitize=${RELIVE_SANITIZE})
 endif()
 
-# relive_add_part(NAME [DESCRIPTION "one line"] [DEPS ...]): the library relive_NAME
+# relive_add_part(NAME [DESCRIPTION "one line"] [DEPS ...] [CMAKE_MODULES file...]): the library relive_NAME
 # (relive::NAME) from src/NAME/*.cpp, public headers in include/relive/, internal headers
 # beside the sources (out of users' sight). DEPS are public: a user of the part gets them
 # too; add private ones with target_link_libraries(relive_NAME PRIVATE ...) after this call.
 # Static by default; shared (with a SONAME) when BUILD_SHARED_LIBS is ON. The part is
-# installed and exported (relive_install_part, cmake/relive_install.cmake).
+# installed and exported (relive_install_part, cmake/relive_install.cmake); CMAKE_MODULES
+# are CMake files shipped with the package and included by find_package(relive).
 function(relive_add_part name)
-  cmake_parse_arguments(ARG "" "DESCRIPTION" "DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "DESCRIPTION" "DEPS;CMAKE_MODULES" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   add_library(relive_${name} ${sources})
   add_library(relive::${name} ALIAS relive_${name})
@@ -30,7 +31,7 @@ function(relive_add_part name)
   if(ARG_DESCRIPTION)
     set(description_args DESCRIPTION "${ARG_DESCRIPTION}")
   endif()
-  relive_install_part(${name} ${description_args})
+  relive_install_part(${name} ${description_args} CMAKE_MODULES ${ARG_CMAKE_MODULES})
 endfunction()
 
 # relive_add_tests(PART [DEPS ...]): one GoogleTest binary per part from tests/PART/*.cpp,
