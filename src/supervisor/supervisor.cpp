@@ -718,8 +718,10 @@ struct Supervisor::Impl {
   }
 
   int run() {
-    if (!opt.build.empty()) controls.push_back(Control::Build);
-    controls.push_back(Control::Start);
+    if (!opt.postpone) {
+      if (!opt.build.empty()) controls.push_back(Control::Build);
+      controls.push_back(Control::Start);
+    }
     advance();
     epoll_event events[16];
     while (!finished) {
