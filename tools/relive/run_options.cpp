@@ -20,20 +20,30 @@ namespace relive::cli {
 
 const char* const kRunHelp = R"(relive — restart a program whenever its files change
 
-Usage: relive [OPTIONS] -- COMMAND [ARGS...]
+Usage: relive [OPTIONS] [--] COMMAND [ARGS...]
 
 Starts COMMAND at once (directly, no shell unless --shell), in its own process group, and
 restarts it when a watched file changes: the whole process tree is stopped (the stop
 signal, then SIGKILL after the stop timeout; double-forked daemons included) and every
-process of it has exited before the command starts again.
+process of it has exited before the command starts again. The `--` is needed only when
+the command's first word starts with `-`: without it, the first argument that is not an
+option or an option's value starts the command, and everything after it is the command's.
 
 Watching:
   -w, --watch PATH          watch PATH (repeatable; default: .)
-  -e, --exts LIST           only files with these extensions count, e.g. py,toml
+  -e, --exts LIST           only files with these extensions count: py,toml or .py or *.py
+                            (repeatable; an entry that cannot match is reported)
   -i, --ignore GLOB         ignore paths matching GLOB (gitignore syntax; repeatable)
-      --no-default-ignore   do not ignore .git/, __pycache__/, editors' swap files, ...
+      --no-default-ignore   do not ignore .git/, __pycache__/, node_modules/, .venv/,
+                            venv/, target/, .tox/, .mypy_cache/, .pytest_cache/, editors'
+                            swap files, ...
       --no-vcs-ignore       do not read .gitignore files (.reloadignore still applies)
-      --poll[=MS]           poll every MS milliseconds (default 500) instead of inotify
+      --poll[=MS], --poll MS
+                            poll every MS milliseconds (default 500) instead of inotify
+      --follow-symlinks     also watch directories that symlinks inside the tree point to
+      --debounce TIME, --delay TIME
+                            wait until no change came for TIME before restarting (e.g.
+                            300ms: a format-on-save that writes twice is one restart)
 Running:
       --build CMD           run CMD (through sh -c) before each (re)start; if it fails, the
                             running program keeps running and relive waits for a change
@@ -41,6 +51,12 @@ Running:
                             one more run afterwards), restart, do-nothing, signal
       --restart-on-exit     restart the command when it exits by itself (backoff 0.5 s
                             doubling to 8 s; reset after 10 s of uptime)
+      --exit-on-crash       when the command fails (non-zero status or a signal), stop
+                            and exit with its status (for CI-like use)
+      --postpone            start nothing (no build either) until the first change
+      --workdir DIR         run the command in DIR (a relative program path such as
+                            ./run.sh is relative to DIR too; the build runs here)
+  -E, --env KEY=VALUE       set KEY in the command's environment (repeatable)
       --stop-signal SIG     signal that asks the command to stop (default: TERM)
       --stop-timeout TIME   then SIGKILL after TIME (default: 5s; e.g. 500ms, 2s)
       --shell               run COMMAND through /bin/sh -c
@@ -64,43 +80,57 @@ Zero downtime (docs/zero-downtime.md):
       --graceful            overlapped restart: start the new command while the old one
                             serves; stop the old one once the new one is ready. If the new
                             one exits or is not ready in time, it is stopped and the old
-                            one keeps running
+                            one keeps running. Without --socket, both must be able to bind
+                            their port at once (relive warns)
       --ready CHECK         how readiness is known: notify (default: READY=1 on
                             $NOTIFY_SOCKET), tcp:PORT, http://HOST:PORT/PATH (2xx),
-                            delay:MS. Probe a port only the new process answers
-      --ready-timeout TIME  how long to wait for readiness (default: 30s)
+                            delay:MS. Probe a port only the new process answers.
+                            Needs --graceful
+      --ready-timeout TIME  how long to wait for readiness (default: 30s; needs --graceful)
 Output:
   -q, --quiet               no status lines from relive (errors are still shown)
       --clear               clear the screen before each restart
       --json-events FILE    one JSON line per event (changes, build_start, build_end,
                             start, stop, exit) to FILE, or - for stdout
+      --notify              a desktop notification (notify-send, when installed) when a
+                            build fails
       --config FILE         read options from FILE instead of ./relive.toml
       --no-config           do not read ./relive.toml
   -h, --help                this help
+  -V, --version             relive's version
+
+relive starts with one line saying what it watches (roots, how many directories), which
+ignore rules apply and what it runs. Files relive itself writes — --json-events, and its
+stdout and stderr when redirected into the tree (`relive app > out.log`) — never count.
 
 relive.toml (in the current directory) holds the same options under the same names,
-plus `command`; the command line overrides it:
+plus `command`; the command line overrides it. An edit to it while relive runs restarts
+relive with the new options (an edit that is not valid is reported and changes nothing):
   command = ["python3", "app.py"]
   watch = ["src", "config"]
   exts = ["py", "toml"]
   build = "make"
   stop-timeout = "2s"
+  debounce = "300ms"
+  env = { APP_ENV = "dev" }
   [burst]                   # the --burst-* options; the table implies burst = true
   keep = 100
   trigger-level = "warn"
 
 The command gets RELIVE_CHANGED_PATHS: the changed paths, one a line, relative to the
 watched directory. Ctrl-C stops the whole tree and exits (130; SIGTERM 143, SIGHUP 129;
-or the command's own exit status when it exits with one). Exit status 2: bad options;
-127: command not found.
+or the command's own exit status when it exits with one). Exit status 2: bad options
+(bare `relive` prints this help and exits 2); 127: command not found.
 
 Examples:
   relive -- python3 app.py
+  relive python3 app.py                     (the same: no option follows the command)
   relive -e go -- go run .
   relive --build 'cmake --build build' -w src -- build/server --port 8080
   relive -w src -i '*.log' --restart-on-exit -- node server.js
   relive --json-events events.jsonl -q -- ./run-tests.sh
   relive --socket 8080 --graceful -w src -- build/server
+  relive --debounce 300ms --workdir web -E PORT=8000 -- python3 -m http.server
 )";
 
 // Same duration rules as configuration files: "5s", "500ms", "1m30s"; a bare number is seconds.
