@@ -343,8 +343,7 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
   if (!file_name_.empty() && name != file_name_) return;
 
   if (matcher_ && matcher_->is_rules_file(rel)) {
-    auto reloaded = matcher_->reload(rel);
-    if (!reloaded) ctx_.warn(reloaded.error().message);
+    report_rules_reload(rel, matcher_->reload(rel));
     needs_reconcile_ = true;
   }
 
@@ -655,9 +654,19 @@ void RootWatch::watch_external_rules(bool reload_now) {
 }
 
 void RootWatch::reload_external_rules(size_t index) {
-  auto reloaded = matcher_->reload_file(external_rules_[index].path);
-  if (!reloaded) ctx_.warn(reloaded.error().message);
+  report_rules_reload(external_rules_[index].path, matcher_->reload_file(external_rules_[index].path));
   needs_reconcile_ = true;  // directories it ignored or un-ignored
+}
+
+void RootWatch::report_rules_reload(const std::string& file, const Result<void>& reloaded) {
+  if (reloaded) {
+    rules_errors_.erase(file);
+    return;
+  }
+  auto& last = rules_errors_[file];
+  if (last == reloaded.error().message) return;
+  last = reloaded.error().message;
+  ctx_.warn(last);
 }
 
 void RootWatch::on_external_rules_event(const RawEvent& ev) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -136,6 +137,10 @@ class RootWatch {
   std::vector<Link> links_;
   std::unordered_set<std::string> writers_;   // written to (IN_MODIFY) and not yet closed
   bool needs_reconcile_ = false;
+  // The last error each rules file reported (by path), so that one save — several inotify
+  // events, each a reload — reports a bad line once. Cleared when the file loads again.
+  std::unordered_map<std::string, std::string> rules_errors_;
+  void report_rules_reload(const std::string& file, const Result<void>& reloaded);
   size_t polled_nodes_ = 0;
   std::vector<RawEvent> events_;
   std::vector<DirEntry> listing_;
