@@ -301,3 +301,42 @@ TEST(RunOptions, NotifyCallsNotifySendWhenABuildFails) {
 
 }  // namespace
 }  // namespace relive::test
+
+namespace relive::test {
+namespace {
+
+// ---- each message once -------------------------------------------------------------------
+
+TEST(RunMessages, ABadReloadignoreLineAddedWhileRunningIsReportedOnce) {
+  Project p;
+  Process relive(relive_argv({"-w", p.src.path().string(), "--", "sh", p.child().string()}));
+  ASSERT_TRUE(p.wait_starts(1)) << relive.output();
+  save_plain(p.src / ".reloadignore", "(unclosed\n");  // create, write, close: three events
+  ASSERT_TRUE(relive.wait_for_output("invalid regular expression")) << relive.output();
+  save_plain(p.src / "sentinel.py", "x");  // everything before it has been processed
+  ASSERT_TRUE(eventually([&] { return has(file_lines(p.log()).back(), "sentinel.py"); }, 15s)) << relive.output();
+  EXPECT_EQ(relive.count("invalid regular expression"), 1u) << relive.output();
+  // Fixed and broken again: reported again.
+  save_plain(p.src / ".reloadignore", "ok\\.txt\n");
+  save_plain(p.src / ".reloadignore", "(again\n");
+  EXPECT_TRUE(relive.wait_for_output("'(again'")) << relive.output();
+  stop(relive);
+}
+
+TEST(RunMessages, TheOutputOfAFailedGracefulStartIsShownOnce) {
+  TempDir dir;
+  write_file(dir / "app.py", "import time\nprint('up', flush=True)\ntime.sleep(1000)\n");
+  uint16_t port = free_loopback_port();
+  Process relive(relive_argv({"--socket", "127.0.0.1:" + std::to_string(port), "--graceful", "--ready", "delay:200",
+                              "--", python3(), "app.py"}),
+                 in_dir(dir.path()));
+  ASSERT_TRUE(relive.wait_for_output("up\n")) << relive.output();
+  write_file(dir / "app.py", "def broken(:\n");
+  ASSERT_TRUE(relive.wait_for_output("keeps running", 20s)) << relive.output();
+  EXPECT_EQ(relive.count("SyntaxError"), 1u) << relive.output();
+  EXPECT_TRUE(has(relive.output(), "(its output is above)")) << relive.output();
+  stop(relive);
+}
+
+}  // namespace
+}  // namespace relive::test

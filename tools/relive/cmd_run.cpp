@@ -108,6 +108,7 @@ int run_supervise(int argc, char** argv) {
     }
   }
 
+  const size_t user_ignores = o.ignore.size();  // -i and relive.toml's, for the banner
   // --json-events: the file must not trigger restarts itself.
   int json_fd = -1;
   if (!o.json_events.empty()) {
@@ -142,7 +143,7 @@ int run_supervise(int argc, char** argv) {
   }
   auto watcher = watch::Watcher::open(std::move(wo));
   if (!watcher) return fail(watcher.error().message);
-  if (!o.quiet) print_banner(o, roots, **watcher);
+  if (!o.quiet) print_banner(o, user_ignores, roots, **watcher);
 
   supervisor::Options so;
   so.command = o.command;

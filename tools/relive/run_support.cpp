@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
@@ -56,13 +57,13 @@ std::vector<std::string> own_output_ignores(const std::vector<fs::path>& roots) 
     if (stat(file.c_str(), &by_name) != 0 || by_name.st_dev != st.st_dev || by_name.st_ino != st.st_ino) continue;
     for (const auto& root : roots) {
       auto rule = ignore_under(root, file);
-      if (!rule.empty()) rules.push_back(rule);
+      if (!rule.empty() && std::find(rules.begin(), rules.end(), rule) == rules.end()) rules.push_back(rule);
     }
   }
   return rules;
 }
 
-void print_banner(const RunOptions& o, const std::vector<fs::path>& roots, const watch::Watcher& watcher) {
+void print_banner(const RunOptions& o, size_t user_ignores, const std::vector<fs::path>& roots, const watch::Watcher& watcher) {
   std::vector<std::string> shown_roots;
   for (const auto& r : roots) shown_roots.push_back(r.string());
   // Which ignore rules apply: the rules files found at each root (nested .gitignore files
@@ -86,7 +87,7 @@ void print_banner(const RunOptions& o, const std::vector<fs::path>& roots, const
       }
     }
   }
-  if (!o.ignore.empty()) add(fmt::format("{} -i pattern{}", o.ignore.size(), o.ignore.size() == 1 ? "" : "s"));
+  if (user_ignores > 0) add(fmt::format("{} -i pattern{}", user_ignores, user_ignores == 1 ? "" : "s"));
   if (!o.no_default_ignore) add("built-in defaults");
   size_t dirs = watcher.watch_count() + watcher.polled_count();
   std::string what;

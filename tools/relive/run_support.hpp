@@ -31,8 +31,9 @@ std::vector<std::string> own_output_ignores(const std::vector<std::filesystem::p
 std::string ignore_under(const std::filesystem::path& root, const std::filesystem::path& file);
 
 // The start banner, one line: what is watched (roots, how many directories), which ignore
-// rules apply, what runs. Printed to stderr unless --quiet.
-void print_banner(const RunOptions& o, const std::vector<std::filesystem::path>& roots, const watch::Watcher& watcher);
+// rules apply (`user_ignores`: how many of o.ignore are the user's), what runs. Printed to
+// stderr unless --quiet.
+void print_banner(const RunOptions& o, size_t user_ignores, const std::vector<std::filesystem::path>& roots, const watch::Watcher& watcher);
 
 // --notify: a desktop notification through notify-send, if it is installed (returns
 // false, and does nothing, when it is not). The child is reaped by the supervisor.
