@@ -340,3 +340,31 @@ TEST(RunMessages, TheOutputOfAFailedGracefulStartIsShownOnce) {
 
 }  // namespace
 }  // namespace relive::test
+
+namespace relive::test {
+namespace {
+
+TEST(RunOptions, FollowSymlinksWatchesLinkedDirectoriesOutsideTheTree) {
+  for (bool follow : {false, true}) {
+    Project p;
+    TempDir outside;
+    write_file(outside / "pkg" / "a.py", "1");
+    fs::create_directories(p.src / "inner");
+    fs::create_directory_symlink(outside / "pkg", p.src / "inner" / "linked");
+    fs::create_directory_symlink(p.src.path(), p.src / "inner" / "loop");  // around the tree: never followed
+    std::vector<std::string> args = {"-w", p.src.path().string()};
+    if (follow) args.push_back("--follow-symlinks");
+    args.insert(args.end(), {"--", "sh", p.child().string()});
+    Process relive(relive_argv(args));
+    ASSERT_TRUE(p.wait_starts(1)) << relive.output();
+    save_plain(p.src / "inner" / "linked" / "a.py", "2");  // through the link
+    save_plain(p.src / "sentinel.py", "x");
+    ASSERT_TRUE(eventually([&] { return has(file_lines(p.log()).back(), "sentinel.py"); }, 15s)) << relive.output();
+    bool seen = has(read_file(p.log()), "inner/linked/a.py");
+    EXPECT_EQ(seen, follow) << (follow ? "--follow-symlinks" : "default") << ": " << read_file(p.log());
+    stop(relive);
+  }
+}
+
+}  // namespace
+}  // namespace relive::test

@@ -133,6 +133,7 @@ int run_supervise(int argc, char** argv) {
   wo.ignore.default_ignores = !o.no_default_ignore;
   wo.ignore.globs = o.ignore;
   if (o.poll_ms) wo.poll_interval = std::chrono::milliseconds(*o.poll_ms);
+  wo.follow_symlinks = o.follow_symlinks;
   if (!o.debounce.empty()) {
     // --debounce: a batch waits for this much quiet (a format-on-save's second write
     // joins the first), and for at most a few windows in all.
