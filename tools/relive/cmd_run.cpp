@@ -124,8 +124,14 @@ int run_supervise(int argc, char** argv) {
     }
   }
 
-  // relive's own output redirected into the tree (`relive -- app > out.log`).
+  // relive's own output redirected into the tree (`relive -- app > out.log`), and the
+  // relive.toml it follows (an edit restarts relive itself, or is reported, below).
   for (auto& rule : own_output_ignores(roots)) o.ignore.push_back(std::move(rule));
+  if (!parsed->config_file.empty()) {
+    for (const auto& root : roots) {
+      if (auto rule = ignore_under(root, parsed->config_file); !rule.empty()) o.ignore.push_back(rule);
+    }
+  }
 
   watch::Options wo;
   wo.roots = roots;
