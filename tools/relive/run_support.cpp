@@ -176,6 +176,10 @@ bool ConfigFollower::on_readable() {
   if (now == content_) return false;  // saved unchanged
   content_ = now;
   auto parsed = parse_run_args(argc_, argv_);
+  if (parsed) {
+    // What cmd_run checks after parsing, so that the new relive does not fail to start.
+    if (auto on_busy = supervisor::parse_on_busy(parsed->options.on_busy_update); !on_busy) parsed = on_busy.error();
+  }
   if (!parsed) {
     std::fputs(fmt::format("relive: {} changed but cannot be used: {}; the running options stay\n", path_,
                            parsed.error().message)
