@@ -299,6 +299,8 @@ struct Options {
   std::chrono::milliseconds stop_timeout{5000};
   StopMode stop_mode = StopMode::Mixed;  // --stop-mode (see StopMode)
   bool restart_on_exit = false;
+  // Do not start the command (nor run the build) until the first change arrives.
+  bool postpone = false;
   // Backoff for --restart-on-exit: first delay, doubling up to max, reset after
   // `backoff_reset` of uptime.
   std::chrono::milliseconds backoff_initial{500};

@@ -71,6 +71,12 @@ struct Options {
   // While a VCS lock exists, events are held for at most this long (a stale lock left by a
   // crashed git must not silence the watcher forever).
   std::chrono::milliseconds max_vcs_hold{10000};
+  // Also watch the directories that symlinks inside a root point to, when they lie outside
+  // every root (changes through `inner/linked/a.py` are reported under that path). A link
+  // whose target is an ancestor or a descendant of the root, or of another followed
+  // target, is not followed (no loops, no watch twice). Links present at the start or at
+  // a rescan are followed; with inotify only (polling does not follow).
+  bool follow_symlinks = false;
   // For tests: behave as if fs.inotify.max_user_watches allowed only this many watches
   // (0: the system's limit). The out-of-watches path is then taken for the rest.
   size_t max_watches = 0;

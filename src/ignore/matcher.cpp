@@ -28,9 +28,11 @@ using detail::RuleFile;
 
 const std::vector<std::string>& default_patterns() {
   // Things no one wants to trigger a restart: other tools' metadata directories and the
-  // temporary/backup files editors write around a save. Deliberately NOT here: *.tmp,
-  // *.log, build/ or node_modules/ (real projects watch such files; .gitignore is the
-  // place for them).
+  // temporary/backup files editors write around a save, and the dependency and tool-cache
+  // directories of the common toolchains (installed packages are not the project's
+  // sources, and an install writes thousands of files). Deliberately NOT here: *.tmp,
+  // *.log or build/ (real projects watch such files; .gitignore is the place for them).
+  // A `!node_modules/` in a .gitignore or -i brings one back (these rank lowest).
   static const std::vector<std::string> patterns = {
       ".git/", ".hg/", ".svn/", ".bzr/", "_darcs/", ".jj/", ".pijul/",  // VCS metadata
       "__pycache__/", "*.pyc", "*.pyo",                                   // Python bytecode
@@ -41,6 +43,9 @@ const std::vector<std::string>& default_patterns() {
       "sed??????",                                                        // sed -i temp file
       ".*.kate-swp", ".goutputstream-*",                                  // Kate, GNOME (gedit)
       ".DS_Store",                                                        // macOS Finder
+      "node_modules/",                                                    // npm, yarn, pnpm
+      ".venv/", "venv/", ".tox/", ".mypy_cache/", ".pytest_cache/",      // Python tools
+      "target/",                                                          // Cargo, Maven
   };
   return patterns;
 }

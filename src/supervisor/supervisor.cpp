@@ -526,16 +526,13 @@ struct Supervisor::Impl {
   // and say why with its last output.
   void abandon_next(const std::string& reason) {
     if (next_tail) next_tail->drain();
-    error(fmt::format("restart failed: new pid {} {}; pid {} keeps running", next->pid(), reason, child->pid()));
+    // Its output was forwarded as it came (OutputTail), so it is right above: point at it
+    // rather than print it a second time.
+    bool said_something = next_tail && !next_tail->last_lines().empty();
+    error(fmt::format("restart failed: new pid {} {}{}; pid {} keeps running", next->pid(), reason,
+                      said_something ? " (its output is above)" : "", child->pid()));
     emit(Event{.kind = Event::Kind::Error, .pid = next->pid(), .message = "restart failed: " + reason});
-    if (next_tail) {
-      auto lines = next_tail->last_lines();
-      if (!lines.empty()) {
-        error(fmt::format("last output of pid {}:", next->pid()));
-        for (const auto& line : lines) print("  | " + line, "\x1b[31m");
-      }
-      taps.push_back(std::move(next_tail));
-    }
+    if (next_tail) taps.push_back(std::move(next_tail));
     end_readiness_wait();
     retiring = std::move(next);
     begin_stop(/*final=*/false);
@@ -805,8 +802,10 @@ struct Supervisor::Impl {
   }
 
   int run() {
-    if (!opt.build.empty()) controls.push_back(Control::Build);
-    controls.push_back(Control::Start);
+    if (!opt.postpone) {
+      if (!opt.build.empty()) controls.push_back(Control::Build);
+      controls.push_back(Control::Start);
+    }
     advance();
     epoll_event events[16];
     while (!finished) {

@@ -192,6 +192,7 @@ bool RootWatch::watch_node(Node* node, const std::string& abs, bool is_root) {
 }
 
 void RootWatch::drop_node(Node& node) {
+  if (!node.link_target.empty()) std::erase(followed_, node.link_target);
   if (node.wd >= 0 && inotify_) inotify_->remove_watch(node.wd);
   if (node.polled) {
     node.polled = false;
@@ -199,8 +200,38 @@ void RootWatch::drop_node(Node& node) {
   }
 }
 
+std::string RootWatch::dir_of(const Node* node, const std::string& rel) const {
+  return node->link_target.empty() ? abs_of(rel) : node->link_target;
+}
+
+std::string RootWatch::follow_target(const std::string& rel) const {
+  if (!ctx_.follow_symlinks || ctx_.force_poll || !inotify_ || !file_name_.empty()) return "";
+  std::error_code ec;
+  fs::path target = fs::canonical(abs_of(rel), ec);
+  if (ec || !fs::is_directory(target, ec)) return "";
+  auto overlaps = [](const std::string& a, const std::string& b) {
+    auto inside = [](const std::string& x, const std::string& base) {
+      return x == base || (x.size() > base.size() && x.starts_with(base) && (base == "/" || x[base.size()] == '/'));
+    };
+    return inside(a, b) || inside(b, a);
+  };
+  std::string t = target.string();
+  if (overlaps(t, root_canonical_)) return "";  // inside the tree (watched already) or around it (a loop)
+  for (const auto& f : followed_) {
+    if (overlaps(t, f)) return "";
+  }
+  return t;
+}
+
+Node* RootWatch::add_followed(Node* parent, const std::string& name, std::string target) {
+  Node* child = tree_.add_child(parent, name);
+  followed_.push_back(target);
+  child->link_target = std::move(target);
+  return child;
+}
+
 void RootWatch::scan(Node* node, const std::string& rel, bool report) {
-  std::string abs = abs_of(rel);
+  std::string abs = dir_of(node, rel);
   if (!watch_node(node, abs, node == &tree_.root())) {
     if (node == &tree_.root()) root_present_ = false;
     return;
@@ -223,6 +254,14 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
       if (report) record_created(child_rel, true);
       scan(child, child_rel, report);
     } else {
+      if (e.type == DT_LNK && !node->child(e.name) && !ignored(child_rel, true)) {
+        if (auto target = follow_target(child_rel); !target.empty()) {
+          Node* child = add_followed(node, e.name, std::move(target));
+          if (report) record_created(child_rel, true);
+          scan(child, child_rel, report);
+          continue;
+        }
+      }
       node->file_hashes.push_back(name_hash(e.name));
       if (e.type == DT_LNK && (file_name_.empty() || e.name == file_name_)) track_link(child_rel);
       if (report && !ignored(child_rel, false)) record_created(child_rel, false);
@@ -233,7 +272,7 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
 }
 
 void RootWatch::reconcile(Node* node, const std::string& rel) {
-  std::string abs = abs_of(rel);
+  std::string abs = dir_of(node, rel);
   bool is_root = node == &tree_.root();
   if (is_root) links_.clear();
   if (!node->polled || is_root) {
@@ -265,6 +304,20 @@ void RootWatch::reconcile(Node* node, const std::string& rel) {
         scan(child, child_rel, false);
       }
     } else if (e.type != DT_DIR) {
+      if (e.type == DT_LNK && file_name_.empty() && !ignored(child_rel, true)) {
+        Node* child = node->child(e.name);
+        if (child && !child->link_target.empty()) {
+          seen.push_back(child);
+          reconcile(child, child_rel);
+          continue;
+        }
+        if (auto target = follow_target(child_rel); !child && !target.empty()) {
+          child = add_followed(node, e.name, std::move(target));
+          seen.push_back(child);
+          scan(child, child_rel, false);
+          continue;
+        }
+      }
       node->file_hashes.push_back(name_hash(e.name));
       if (e.type == DT_LNK && (file_name_.empty() || e.name == file_name_)) track_link(child_rel);
     }
@@ -343,8 +396,7 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
   if (!file_name_.empty() && name != file_name_) return;
 
   if (matcher_ && matcher_->is_rules_file(rel)) {
-    auto reloaded = matcher_->reload(rel);
-    if (!reloaded) ctx_.warn(reloaded.error().message);
+    report_rules_reload(rel, matcher_->reload(rel));
     needs_reconcile_ = true;
   }
 
@@ -655,9 +707,19 @@ void RootWatch::watch_external_rules(bool reload_now) {
 }
 
 void RootWatch::reload_external_rules(size_t index) {
-  auto reloaded = matcher_->reload_file(external_rules_[index].path);
-  if (!reloaded) ctx_.warn(reloaded.error().message);
+  report_rules_reload(external_rules_[index].path, matcher_->reload_file(external_rules_[index].path));
   needs_reconcile_ = true;  // directories it ignored or un-ignored
+}
+
+void RootWatch::report_rules_reload(const std::string& file, const Result<void>& reloaded) {
+  if (reloaded) {
+    rules_errors_.erase(file);
+    return;
+  }
+  auto& last = rules_errors_[file];
+  if (last == reloaded.error().message) return;
+  last = reloaded.error().message;
+  ctx_.warn(last);
 }
 
 void RootWatch::on_external_rules_event(const RawEvent& ev) {

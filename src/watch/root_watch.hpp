@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct WatchContext {
   bool force_poll = false;
   size_t max_watches = 0;            // per root instance; 0: the system's limit
   bool out_of_watches = false;       // some directory could not be watched (ENOSPC)
+  bool follow_symlinks = false;      // Options::follow_symlinks
   std::function<void(const std::string&)> warn;
 };
 
@@ -136,6 +138,18 @@ class RootWatch {
   std::vector<Link> links_;
   std::unordered_set<std::string> writers_;   // written to (IN_MODIFY) and not yet closed
   bool needs_reconcile_ = false;
+  // The last error each rules file reported (by path), so that one save — several inotify
+  // events, each a reload — reports a bad line once. Cleared when the file loads again.
+  std::unordered_map<std::string, std::string> rules_errors_;
+  void report_rules_reload(const std::string& file, const Result<void>& reloaded);
+  // --follow-symlinks: the canonical target of the symlink at `rel` when it is a directory
+  // to follow (outside the root, not overlapping one followed already), else "".
+  std::string follow_target(const std::string& rel) const;
+  // Adds the node of a followed symlink (its listing and watch use the target).
+  Node* add_followed(Node* parent, const std::string& name, std::string target);
+  // Where a node's directory is read: the target of a followed symlink, else abs_of(rel).
+  std::string dir_of(const Node* node, const std::string& rel) const;
+  std::vector<std::string> followed_;  // canonical targets of followed symlinks
   size_t polled_nodes_ = 0;
   std::vector<RawEvent> events_;
   std::vector<DirEntry> listing_;

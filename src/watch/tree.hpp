@@ -24,6 +24,7 @@ struct Node {
   int wd = -1;                     // inotify watch descriptor, -1 if none (polled/detached)
   bool polled = false;
   bool detached = false;           // moved out, waiting to be paired with its destination
+  std::string link_target;         // a followed symlink (Options::follow_symlinks): its canonical target
   std::vector<std::unique_ptr<Node>> children;
   std::vector<uint32_t> file_hashes;   // sorted hashes of non-directory entry names (32 bits:
                                        // a collision within one directory is harmless and rare)

@@ -74,6 +74,7 @@ class WatcherImpl final : public Watcher {
     }
     ctx_.warn = options_.on_warning;
     ctx_.force_poll = options_.poll_interval.has_value();
+    ctx_.follow_symlinks = options_.follow_symlinks;
     ctx_.max_watches = options_.max_watches;
     if (options_.quiet <= 0ms) options_.quiet = 1ms;
     if (options_.max_quiet < options_.quiet) options_.max_quiet = options_.quiet;

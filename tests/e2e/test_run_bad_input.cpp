@@ -19,10 +19,9 @@ TEST(RunBadInput, UnknownOption) {
   expect_one_line(run_relive({"--bogus", "--", "true"}, dir.path()), 2, "unknown option --bogus");
 }
 
-TEST(RunBadInput, MissingSeparator) {
+TEST(RunBadInput, NoCommand) {
   TempDir dir;
-  expect_one_line(run_relive({"python3", "app.py"}, dir.path()), 2, "missing `--`");
-  expect_one_line(run_relive({"-w", "."}, dir.path()), 2, "missing `--`");
+  expect_one_line(run_relive({"-w", "."}, dir.path()), 2, "no command given");
 }
 
 TEST(RunBadInput, WatchPathThatDoesNotExist) {

@@ -272,7 +272,7 @@ TEST_F(ZeroDowntimeTest, BadSocketSpecIsOneClearLineAndExit2) {
   EXPECT_EQ(bad.wait(10s), 2);
   EXPECT_TRUE(bad.wait_for_output("--socket tcp:nope:80: host \"nope\" is not a numeric address", 10s))
       << bad.output();
-  Process bad_ready({relive::test::relive_bin(), "-w", dir_.path().string(), "--ready", "http://127.0.0.1/x", "--",
+  Process bad_ready({relive::test::relive_bin(), "-w", dir_.path().string(), "--graceful", "--ready", "http://127.0.0.1/x", "--",
                      "true"});
   EXPECT_EQ(bad_ready.wait(10s), 2);
   EXPECT_TRUE(bad_ready.wait_for_output("--ready http://127.0.0.1/x: missing port", 10s)) << bad_ready.output();

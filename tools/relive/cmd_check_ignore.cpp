@@ -127,7 +127,8 @@ int run_check_ignore(int argc, char** argv) {
   app.add_flag("--no-vcs-ignore", no_vcs, "Do not apply .gitignore, .git/info/exclude or core.excludesFile");
   app.add_flag("--no-reloadignore", no_reloadignore, "Do not apply .reloadignore files");
   app.add_option("-i,--ignore", options.globs, "Also ignore paths matching GLOB (gitignore syntax, relative to the root)")
-      ->type_name("GLOB");
+      ->type_name("GLOB")
+      ->allow_extra_args(false);  // one GLOB per -i: `-i 'src/' src/a.py` checks src/a.py
   app.add_option("paths", paths, "Paths to check (relative to the current directory, which must be the root, or absolute)");
   try {
     app.parse(argc, argv);

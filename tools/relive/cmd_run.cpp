@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "relive/watch.hpp"
 #include "run_options.hpp"
 #include "version.hpp"
+#include "run_support.hpp"
 
 namespace relive::cli {
 
@@ -70,7 +72,16 @@ int run_supervise(int argc, char** argv) {
     std::puts(version_line());
     return 0;
   }
+  if (parsed->usage) {  // bare `relive`: what it is and how to use it
+    std::fputs(kRunHelp, stdout);
+    return 2;
+  }
   RunOptions& o = parsed->options;
+  for (const auto& w : o.warnings) fmt::print(stderr, "relive: {}\n", w);
+  // --workdir: a relative program path (./run.sh) is relative to DIR, as in the child.
+  if (!o.workdir.empty() && !o.shell && o.command[0].find('/') != std::string::npos && o.command[0][0] != '/') {
+    o.command[0] = (fs::absolute(o.workdir) / o.command[0]).lexically_normal().string();
+  }
 
   auto on_busy = supervisor::parse_on_busy(o.on_busy_update);
   if (!on_busy) return fail(on_busy.error().message);
@@ -97,6 +108,7 @@ int run_supervise(int argc, char** argv) {
     if (!found) return fail(found.error().message, found.error().kind == ErrorKind::NotFound ? 127 : 126);
   }
 
+  const size_t user_ignores = o.ignore.size();  // -i and relive.toml's, for the banner
   // --json-events: the file must not trigger restarts itself.
   int json_fd = -1;
   if (!o.json_events.empty()) {
@@ -112,14 +124,33 @@ int run_supervise(int argc, char** argv) {
     }
   }
 
+  // relive's own output redirected into the tree (`relive -- app > out.log`), and the
+  // relive.toml it follows (an edit restarts relive itself, or is reported, below).
+  for (auto& rule : own_output_ignores(roots)) o.ignore.push_back(std::move(rule));
+  if (!parsed->config_file.empty()) {
+    for (const auto& root : roots) {
+      if (auto rule = ignore_under(root, parsed->config_file); !rule.empty()) o.ignore.push_back(rule);
+    }
+  }
+
   watch::Options wo;
   wo.roots = roots;
   wo.ignore.vcs_ignore = !o.no_vcs_ignore;
   wo.ignore.default_ignores = !o.no_default_ignore;
   wo.ignore.globs = o.ignore;
   if (o.poll_ms) wo.poll_interval = std::chrono::milliseconds(*o.poll_ms);
+  wo.follow_symlinks = o.follow_symlinks;
+  if (!o.debounce.empty()) {
+    // --debounce: a batch waits for this much quiet (a format-on-save's second write
+    // joins the first), and for at most a few windows in all.
+    auto d = *parse_duration("--debounce", o.debounce);
+    wo.quiet = std::max(d, std::chrono::milliseconds{1});
+    wo.max_quiet = std::max(wo.max_quiet, wo.quiet);
+    wo.max_delay = std::max(wo.max_delay, 5 * wo.quiet);
+  }
   auto watcher = watch::Watcher::open(std::move(wo));
   if (!watcher) return fail(watcher.error().message);
+  if (!o.quiet) print_banner(o, user_ignores, roots, **watcher);
 
   supervisor::Options so;
   so.command = o.command;
@@ -142,6 +173,32 @@ int run_supervise(int argc, char** argv) {
   if (json_fd >= 0) {
     so.on_event = [json_fd](const supervisor::Event& e) { write_all(json_fd, supervisor::to_json_line(e) + "\n"); };
   }
+  // --exit-on-crash, --notify: reactions to events (the supervisor is created below).
+  supervisor::Supervisor* running = nullptr;
+  std::optional<supervisor::ExitStatus> crashed;
+  if (o.notify && !have_notify_send()) fmt::print(stderr, "relive: --notify: notify-send is not installed; no desktop notifications\n");
+  if (o.exit_on_crash || o.notify) {
+    so.on_event = [inner = std::move(so.on_event), &running, &crashed, exit_on_crash = o.exit_on_crash,
+                   notify = o.notify, build = o.build](const supervisor::Event& e) {
+      if (inner) inner(e);
+      bool failed = e.status && (e.status->signal != 0 || e.status->code != 0);
+      if (notify && e.kind == supervisor::Event::Kind::BuildEnd && !e.success) {
+        desktop_notify("relive: build failed", fmt::format("{}: {}", build, e.status ? e.status->describe() : "failed"));
+      }
+      if (exit_on_crash && e.kind == supervisor::Event::Kind::Exit && failed && !crashed) {
+        crashed = e.status;
+        if (running) running->request_exit();
+      }
+    };
+  }
+  // --workdir, -E: where and with what the command runs (the build runs where relive does).
+  if (!o.workdir.empty() || !o.env.empty()) {
+    so.prepare_child = [workdir = o.workdir, env = o.env](supervisor::ChildSpec& spec) {
+      if (!workdir.empty()) spec.cwd = workdir;
+      spec.env.insert(spec.env.end(), env.begin(), env.end());
+    };
+  }
+  so.postpone = o.postpone;
 
   // --burst: the child's stdout and stderr go through one pipe to the line filter, which
   // writes to relive's stdout. relive keeps the write end open for its whole life, so the
@@ -158,7 +215,8 @@ int run_supervise(int argc, char** argv) {
     // The child's end must block like an ordinary stdout.
     fcntl(burst_pipe[1], F_SETFL, 0);
     int write_end = burst_pipe[1];
-    so.prepare_child = [write_end](supervisor::ChildSpec& spec) {
+    so.prepare_child = [write_end, inner = std::move(so.prepare_child)](supervisor::ChildSpec& spec) {
+      if (inner) inner(spec);
       spec.stdout_fd = write_end;
       spec.stderr_fd = write_end;
     };
@@ -178,14 +236,35 @@ int run_supervise(int argc, char** argv) {
     };
   }
 
+  // An edit to relive.toml while running restarts relive with the new options (or is
+  // reported, when they are not valid, and the running options stay).
+  std::unique_ptr<ConfigFollower> config_follower;
+  bool reexec = false;
+  if (!parsed->config_file.empty()) config_follower = ConfigFollower::open(parsed->config_file, argc, argv);
+  if (config_follower) {
+    so.extra_fds.push_back({config_follower->fd(), [&] {
+                              if (config_follower->on_readable() && running) {
+                                reexec = true;
+                                running->request_exit();
+                              }
+                            }});
+  }
+
   auto sup = supervisor::Supervisor::create(std::move(so), std::move(*watcher));
   if (!sup) return fail(sup.error().message);
+  running = sup->get();
   int status = (*sup)->run();
+  running = nullptr;
   sup->reset();
   if (json_fd >= 0) close(json_fd);
   for (int fd : burst_pipe) {
     if (fd >= 0) close(fd);
   }
+  if (reexec) {
+    execv("/proc/self/exe", argv);
+    return fail(errno_message(errno, "cannot restart relive"), 1);
+  }
+  if (crashed) return crashed->shell_status();
   return status;
 }
 

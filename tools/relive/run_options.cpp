@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <toml++/toml.h>
@@ -18,20 +20,30 @@ namespace relive::cli {
 
 const char* const kRunHelp = R"(relive — restart a program whenever its files change
 
-Usage: relive [OPTIONS] -- COMMAND [ARGS...]
+Usage: relive [OPTIONS] [--] COMMAND [ARGS...]
 
 Starts COMMAND at once (directly, no shell unless --shell), in its own process group, and
 restarts it when a watched file changes: the whole process tree is stopped (the stop
 signal, then SIGKILL after the stop timeout; double-forked daemons included) and every
-process of it has exited before the command starts again.
+process of it has exited before the command starts again. The `--` is needed only when
+the command's first word starts with `-`: without it, the first argument that is not an
+option or an option's value starts the command, and everything after it is the command's.
 
 Watching:
   -w, --watch PATH          watch PATH (repeatable; default: .)
-  -e, --exts LIST           only files with these extensions count, e.g. py,toml
+  -e, --exts LIST           only files with these extensions count: py,toml or .py or *.py
+                            (repeatable; an entry that cannot match is reported)
   -i, --ignore GLOB         ignore paths matching GLOB (gitignore syntax; repeatable)
-      --no-default-ignore   do not ignore .git/, __pycache__/, editors' swap files, ...
+      --no-default-ignore   do not ignore .git/, __pycache__/, node_modules/, .venv/,
+                            venv/, target/, .tox/, .mypy_cache/, .pytest_cache/, editors'
+                            swap files, ...
       --no-vcs-ignore       do not read .gitignore files (.reloadignore still applies)
-      --poll[=MS]           poll every MS milliseconds (default 500) instead of inotify
+      --poll[=MS], --poll MS
+                            poll every MS milliseconds (default 500) instead of inotify
+      --follow-symlinks     also watch directories that symlinks inside the tree point to
+      --debounce TIME, --delay TIME
+                            wait until no change came for TIME before restarting (e.g.
+                            300ms: a format-on-save that writes twice is one restart)
 Running:
       --build CMD           run CMD (through sh -c) before each (re)start; if it fails, the
                             running program keeps running and relive waits for a change
@@ -39,6 +51,12 @@ Running:
                             one more run afterwards), restart, do-nothing, signal
       --restart-on-exit     restart the command when it exits by itself (backoff 0.5 s
                             doubling to 8 s; reset after 10 s of uptime)
+      --exit-on-crash       when the command fails (non-zero status or a signal), stop
+                            and exit with its status (for CI-like use)
+      --postpone            start nothing (no build either) until the first change
+      --workdir DIR         run the command in DIR (a relative program path such as
+                            ./run.sh is relative to DIR too; the build runs here)
+  -E, --env KEY=VALUE       set KEY in the command's environment (repeatable)
       --stop-signal SIG     signal that asks the command to stop (default: TERM)
       --stop-timeout TIME   then SIGKILL after TIME (default: 5s; e.g. 500ms, 2s)
       --stop-mode MODE      who gets the stop signal: mixed (default: the main process,
@@ -65,46 +83,94 @@ Zero downtime (docs/zero-downtime.md):
       --graceful            overlapped restart: start the new command while the old one
                             serves; stop the old one once the new one is ready. If the new
                             one exits or is not ready in time, it is stopped and the old
-                            one keeps running
+                            one keeps running. Without --socket, both must be able to bind
+                            their port at once (relive warns)
       --ready CHECK         how readiness is known: notify (default: READY=1 on
                             $NOTIFY_SOCKET), tcp:PORT, http://HOST:PORT/PATH (2xx),
-                            delay:MS. Probe a port only the new process answers
-      --ready-timeout TIME  how long to wait for readiness (default: 30s)
+                            delay:MS. Probe a port only the new process answers.
+                            Needs --graceful
+      --ready-timeout TIME  how long to wait for readiness (default: 30s; needs --graceful)
 Output:
   -q, --quiet               no status lines from relive (errors are still shown)
       --clear               clear the screen before each restart
       --json-events FILE    one JSON line per event (changes, build_start, build_end,
                             start, stop, exit) to FILE, or - for stdout
+      --notify              a desktop notification (notify-send, when installed) when a
+                            build fails
       --config FILE         read options from FILE instead of ./relive.toml
       --no-config           do not read ./relive.toml
   -h, --help                this help
+  -V, --version             relive's version
+
+relive starts with one line saying what it watches (roots, how many directories), which
+ignore rules apply and what it runs. Files relive itself writes — --json-events, and its
+stdout and stderr when redirected into the tree (`relive app > out.log`) — never count.
 
 relive.toml (in the current directory) holds the same options under the same names,
-plus `command`; the command line overrides it:
+plus `command`; the command line overrides it. An edit to it while relive runs restarts
+relive with the new options (an edit that is not valid is reported and changes nothing):
   command = ["python3", "app.py"]
   watch = ["src", "config"]
   exts = ["py", "toml"]
   build = "make"
   stop-timeout = "2s"
+  debounce = "300ms"
+  env = { APP_ENV = "dev" }
   [burst]                   # the --burst-* options; the table implies burst = true
   keep = 100
   trigger-level = "warn"
 
 The command gets RELIVE_CHANGED_PATHS: the changed paths, one a line, relative to the
 watched directory. Ctrl-C stops the whole tree and exits (130; SIGTERM 143, SIGHUP 129;
-or the command's own exit status when it exits with one). Exit status 2: bad options;
-127: command not found.
+or the command's own exit status when it exits with one). Exit status 2: bad options
+(bare `relive` prints this help and exits 2); 127: command not found.
 
 Examples:
   relive -- python3 app.py
+  relive python3 app.py                     (the same: no option follows the command)
   relive -e go -- go run .
   relive --build 'cmake --build build' -w src -- build/server --port 8080
   relive -w src -i '*.log' --restart-on-exit -- node server.js
   relive --json-events events.jsonl -q -- ./run-tests.sh
   relive --socket 8080 --graceful -w src -- build/server
+  relive --debounce 300ms --workdir web -E PORT=8000 -- python3 -m http.server
 )";
 
 // Same duration rules as configuration files: "5s", "500ms", "1m30s"; a bare number is seconds.
+Result<std::vector<std::string>> normalize_exts(const std::vector<std::string>& given, const std::string& what,
+                                                std::vector<std::string>& warnings) {
+  std::vector<std::string> out;
+  bool any_given = false;
+  for (const auto& item : given) {
+    size_t start = 0;
+    for (;;) {
+      size_t comma = item.find(',', start);
+      std::string part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      start = comma + 1;
+      auto first = part.find_first_not_of(" \t");
+      auto last = part.find_last_not_of(" \t");
+      part = first == std::string::npos ? "" : part.substr(first, last - first + 1);
+      std::string ext = part;
+      if (ext.rfind("*.", 0) == 0) ext = ext.substr(2);
+      else if (!ext.empty() && ext[0] == '.') ext = ext.substr(1);
+      if (!part.empty()) {
+        any_given = true;
+        if (ext.empty() || ext.find_first_of("/*?[] \t.") != std::string::npos) {
+          std::string why = ext.find('.') != std::string::npos && ext.find_first_of("/*?[] \t") == std::string::npos
+                                ? fmt::format("only the last extension is compared (use {})", ext.substr(ext.rfind('.') + 1))
+                                : "an extension is what follows a file name's last dot, e.g. py";
+          warnings.push_back(fmt::format("{}: \"{}\" cannot match any file ({}); ignored", what, part, why));
+        } else if (std::find(out.begin(), out.end(), ext) == out.end()) {
+          out.push_back(ext);
+        }
+      }
+      if (comma == std::string::npos) break;
+    }
+  }
+  if (any_given && out.empty()) return Error{fmt::format("{}: no usable extension (e.g. -e py,toml)", what)};
+  return out;
+}
+
 Result<std::chrono::milliseconds> parse_duration(const std::string& what, const std::string& text) {
   auto d = config::parse_duration(text);
   if (!d) return Error{fmt::format("{}: expected a duration such as 5s or 500ms, got \"{}\"", what, text)};
@@ -126,6 +192,13 @@ Result<int> parse_signal(const std::string& what, const std::string& text) {
 }
 
 namespace {
+
+// -E KEY=VALUE: a name that the environment can hold.
+Result<void> check_env_entry(const std::string& what, const std::string& entry) {
+  auto eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0) return Error{fmt::format("{}: expected KEY=VALUE, got \"{}\"", what, entry)};
+  return {};
+}
 
 // A burst filter key: `burst-keep` etc. at the top level, or `keep` etc. in a [burst]
 // table (`shown_prefix` "burst." then, so errors name the key as burst.keep). Checked now,
@@ -223,19 +296,9 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
       return Error{where + ": expected a string or a list of strings"};
     }
     if (comma_split) {
-      std::vector<std::string> split;
-      for (const auto& item : out) {
-        size_t start = 0;
-        for (;;) {
-          size_t comma = item.find(',', start);
-          auto part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-          if (!part.empty() && part[0] == '.') part = part.substr(1);
-          if (!part.empty()) split.push_back(part);
-          if (comma == std::string::npos) break;
-          start = comma + 1;
-        }
-      }
-      out = split;
+      auto exts = normalize_exts(out, where, o.warnings);
+      if (!exts) return exts.error();
+      out = *exts;
     }
     return {};
   };
@@ -245,11 +308,16 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
   }
   if (k == "command") {
     if (auto s = value.value<std::string>()) {
+      if (s->find_first_not_of(" \t") == std::string::npos) return Error{where + ": empty command; give a command line, e.g. command = \"python3 app.py\""};
       o.command = {*s};
       o.shell = true;  // one string: a shell command line
       return {};
     }
-    return want_list(o.command, false);
+    if (auto r = want_list(o.command, false); !r) return r;
+    if (o.command.empty() || o.command[0].empty()) {
+      return Error{where + ": empty command; give the program and its arguments, e.g. command = [\"python3\", \"app.py\"]"};
+    }
+    return {};
   }
   if (k == "watch") return want_list(o.watch, false);
   if (k == "exts") return want_list(o.exts, true);
@@ -305,13 +373,42 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
   if (k == "socket" || k == "sockets") return want_list(o.sockets, false);
   if (k == "graceful") return want_bool(o.graceful);
   if (k == "ready") return want_string(o.ready);
-  if (k == "ready-timeout") {
+  auto want_duration = [&](std::string& out) -> Result<void> {
     if (auto n = value.value<double>(); n && !value.is_string()) {
-      o.ready_timeout = fmt::format("{}s", *n);
-      return {};
+      out = fmt::format("{}s", *n);
+    } else if (auto r = want_string(out); !r) {
+      return r;
     }
-    return want_string(o.ready_timeout);
+    if (auto d = parse_duration(where, out); !d) return d.error();
+    return {};
+  };
+  if (k == "ready-timeout") {
+    o.ready_timeout_given = true;
+    return want_duration(o.ready_timeout);
   }
+  if (k == "debounce" || k == "delay") return want_duration(o.debounce);
+  if (k == "postpone") return want_bool(o.postpone);
+  if (k == "workdir") return want_string(o.workdir);
+  if (k == "env") {
+    // env = { KEY = "value" } or env = ["KEY=value"]
+    o.env.clear();
+    if (const auto* t = value.as_table()) {
+      for (const auto& [name, v] : *t) {
+        auto text = v.value<std::string>();
+        if (!text) return Error{fmt::format("{}.{}: expected a string", where, name.str())};
+        o.env.push_back(fmt::format("{}={}", name.str(), *text));
+      }
+    } else if (auto r = want_list(o.env, false); !r) {
+      return Error{where + ": expected a table (env = { KEY = \"value\" }) or a list of \"KEY=value\""};
+    }
+    for (const auto& e : o.env) {
+      if (auto c = check_env_entry(where, e); !c) return c;
+    }
+    return {};
+  }
+  if (k == "exit-on-crash") return want_bool(o.exit_on_crash);
+  if (k == "follow-symlinks") return want_bool(o.follow_symlinks);
+  if (k == "notify") return want_bool(o.notify);
   return Error{fmt::format("{}:{}:{}: unknown key `{}`", file, src.begin.line, src.begin.column, key.str())};
 }
 
@@ -336,21 +433,56 @@ Result<void> load_run_config(const std::string& path, RunOptions& options) {
   return {};
 }
 
+namespace {
+
+// Options of relive's that take a value as the next argument (`--watch src`); the rest
+// are flags. This is what lets the command start without `--`: the first argument that is
+// neither an option nor an option's value begins it.
+bool takes_value(const std::string& a) {
+  static const char* const kWithValue[] = {
+      "-w", "--watch", "-e", "--exts", "-i", "--ignore", "--build", "--on-busy-update", "--stop-signal",
+      "--stop-timeout", "--json-events", "--config", "--burst-keep", "--burst-max-age", "--burst-pass-level",
+      "--burst-trigger-level", "--burst-level-regex", "--socket", "--ready", "--ready-timeout", "--debounce",
+      "--delay", "--workdir", "-E", "--env"};
+  for (const char* o : kWithValue) {
+    if (a == o) return true;
+  }
+  return false;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+}  // namespace
+
 Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   ParsedArgs parsed;
   RunOptions& o = parsed.options;
-  // Split at the first "--": relive's options before it, the command after it.
+  // Split relive's options from the command: at the first "--", or (without one) at the
+  // first argument that is neither an option nor the value of one (`relive -w src python3
+  // app.py -v`: the command is `python3 app.py -v`; everything after it is the command's).
   std::vector<std::string> args;
+  std::vector<std::string> command;
   bool have_separator = false;
+  bool have_command = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") {
       have_separator = true;
-      for (int j = i + 1; j < argc; ++j) o.command.emplace_back(argv[j]);
+      for (int j = i + 1; j < argc; ++j) command.emplace_back(argv[j]);
       break;
     }
-    args.push_back(a);
+    if (a.size() > 1 && a[0] == '-') {
+      args.push_back(a);
+      if (i + 1 < argc && (takes_value(a) || (a == "--poll" && all_digits(argv[i + 1])))) args.emplace_back(argv[++i]);
+      continue;
+    }
+    have_command = true;
+    for (int j = i; j < argc; ++j) command.emplace_back(argv[j]);
+    break;
   }
+  have_command = have_command || have_separator;
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
       parsed.help = true;
@@ -377,18 +509,20 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
         config_path = a.substr(9);
       }
       config_explicit = true;
-    } else if (a == "--poll") {
+    } else if (a == "--poll" || a.rfind("--poll=", 0) == 0) {
       poll_given = true;
       poll_flag = 500;
-    } else if (a.rfind("--poll=", 0) == 0) {
-      poll_given = true;
-      int ms = 0;
-      auto text = a.substr(7);
-      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-      if (ec != std::errc() || p != text.data() + text.size() || ms <= 0) {
-        return Error{fmt::format("--poll: expected a number of milliseconds, got \"{}\"", text)};
+      std::string text;
+      if (a != "--poll") text = a.substr(7);
+      else if (i + 1 < args.size() && all_digits(args[i + 1])) text = args[++i];  // --poll 200
+      if (!text.empty() || a != "--poll") {
+        int ms = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+        if (ec != std::errc() || p != text.data() + text.size() || ms <= 0) {
+          return Error{fmt::format("--poll: expected a number of milliseconds, got \"{}\"", text)};
+        }
+        poll_flag = ms;
       }
-      poll_flag = ms;
     } else {
       rest.push_back(a);
     }
@@ -400,24 +534,27 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
       RunOptions from_file;
       auto r = load_run_config(config_path, from_file);
       if (!r) return r.error();
-      auto command = o.command;
       o = from_file;
-      if (have_separator) {
-        o.command = command;
-        o.shell = false;
-      }
+      parsed.config_file = config_path;
     } else if (config_explicit) {
       return Error{fmt::format("--config: {}: no such file", config_path)};
     }
+  }
+  if (have_command) {
+    o.command = command;
+    o.shell = false;
   }
   if (poll_given) o.poll_ms = poll_flag;
 
   CLI::App app{"relive"};
   app.set_help_flag();  // handled above, with our own text
-  std::vector<std::string> watch, exts, ignore;
-  app.add_option("-w,--watch", watch);
-  app.add_option("-e,--exts", exts)->delimiter(',');
-  app.add_option("-i,--ignore", ignore);
+  std::vector<std::string> watch, exts, ignore, env;
+  // Each occurrence takes exactly one value (`-i 'src/' x` must not take x too).
+  auto one_each = [](CLI::Option* opt) { opt->allow_extra_args(false); };
+  one_each(app.add_option("-w,--watch", watch));
+  one_each(app.add_option("-e,--exts", exts));
+  one_each(app.add_option("-i,--ignore", ignore));
+  one_each(app.add_option("-E,--env", env));
   app.add_flag("--no-default-ignore", o.no_default_ignore);
   app.add_flag("--no-vcs-ignore", o.no_vcs_ignore);
   app.add_option("--build", o.build);
@@ -438,14 +575,20 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
       app.add_option("--burst-max-age", burst.max_age),
       app.add_option("--burst-pass-level", burst.pass_level),
       app.add_option("--burst-trigger-level", burst.trigger_level),
-      app.add_option("--burst-level-regex", level_regexes),
+      app.add_option("--burst-level-regex", level_regexes)->allow_extra_args(false),
   };
   std::vector<std::string> sockets;
-  app.add_option("--socket", sockets);
+  one_each(app.add_option("--socket", sockets));
   app.add_flag("--graceful", o.graceful);
-  app.add_option("--ready", o.ready);
-  app.add_option("--ready-timeout", o.ready_timeout);
-  app.add_flag("--version", parsed.version);
+  const CLI::Option* ready_option = app.add_option("--ready", o.ready);
+  const CLI::Option* ready_timeout_option = app.add_option("--ready-timeout", o.ready_timeout);
+  app.add_option("--debounce,--delay", o.debounce);
+  app.add_flag("--postpone", o.postpone);
+  app.add_option("--workdir", o.workdir);
+  app.add_flag("--exit-on-crash", o.exit_on_crash);
+  app.add_flag("--follow-symlinks", o.follow_symlinks);
+  app.add_flag("--notify", o.notify);
+  app.add_flag("-V,--version", parsed.version);
   std::vector<std::string> reversed(rest.rbegin(), rest.rend());
   try {
     app.parse(reversed);
@@ -455,9 +598,6 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
     auto colon = what.find(": ");
     std::string first = colon == std::string::npos ? what : what.substr(colon + 2);
     first = first.substr(0, first.find(' '));
-    if (!have_separator && !first.empty() && first[0] != '-') {
-      return Error{"missing `--` before the command (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
-    }
     return Error{fmt::format("unknown option {} (see relive --help)", first)};
   } catch (const CLI::ParseError& e) {
     return Error{fmt::format("{} (see relive --help)", e.what())};
@@ -474,17 +614,47 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   if (!sockets.empty()) o.sockets = sockets;
   if (!ignore.empty()) o.ignore.insert(o.ignore.end(), ignore.begin(), ignore.end());
   if (!exts.empty()) {
-    o.exts.clear();
-    for (auto e : exts) {
-      if (!e.empty() && e[0] == '.') e = e.substr(1);
-      if (!e.empty()) o.exts.push_back(e);
+    auto normalized = normalize_exts(exts, "-e", o.warnings);
+    if (!normalized) return normalized.error();
+    o.exts = *normalized;
+  }
+  if (!env.empty()) {
+    for (const auto& e : env) {
+      if (auto c = check_env_entry("-E", e); !c) return c.error();
     }
+    o.env.insert(o.env.end(), env.begin(), env.end());  // after relive.toml's: the last one wins
   }
+  if (ready_timeout_option->count() > 0) o.ready_timeout_given = true;
   if (parsed.version) return parsed;
-  if (!have_separator && o.command.empty()) {
-    return Error{"missing `--` before the command (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
+
+  // Options that only mean something together.
+  if (!o.graceful && (ready_option->count() > 0 || !o.ready.empty())) {
+    return Error{"--ready: only --graceful restarts wait for readiness (add --graceful)"};
   }
-  if (o.command.empty()) return Error{"no command after `--` (usage: relive [OPTIONS] -- COMMAND [ARGS...])"};
+  if (!o.graceful && o.ready_timeout_given) {
+    return Error{"--ready-timeout: only --graceful restarts wait for readiness (add --graceful)"};
+  }
+  if (o.graceful && o.sockets.empty()) {
+    o.warnings.push_back(
+        "--graceful without --socket: the new program starts while the old one still runs, so it must be able "
+        "to bind its own port beside it (SO_REUSEPORT, or another port), else the restart fails and the old one "
+        "keeps running");
+  }
+  if (!o.debounce.empty()) {
+    if (auto d = parse_duration("--debounce", o.debounce); !d) return d.error();
+  }
+  if (!o.workdir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(o.workdir, ec)) return Error{fmt::format("--workdir: {}: no such directory", o.workdir)};
+  }
+  if (o.command.empty()) {
+    if (!have_command && rest.empty() && !no_config && !config_explicit) {
+      parsed.usage = true;  // bare `relive`
+      return parsed;
+    }
+    return Error{"no command given (usage: relive [OPTIONS] [--] COMMAND [ARGS...])"};
+  }
+  if (o.command[0].empty()) return Error{"the command is an empty string"};
   return parsed;
 }
 

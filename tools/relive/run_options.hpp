@@ -37,6 +37,18 @@ struct RunOptions {
   bool graceful = false;
   std::string ready;                       // "" = notify
   std::string ready_timeout = "30s";
+  bool ready_timeout_given = false;
+  // Everyday workflow (docs/run.md).
+  std::string debounce;                    // --debounce/--delay: "" = the watcher's default
+  bool postpone = false;                   // wait for the first change before the first start
+  std::string workdir;                     // the command runs in DIR
+  std::vector<std::string> env;            // -E KEY=VALUE, checked when parsed
+  bool exit_on_crash = false;
+  bool follow_symlinks = false;
+  bool notify = false;                     // notify-send on a failed build
+  // Things the user should know that are not errors (an -e entry that cannot match ...),
+  // one line each, printed as "relive: LINE" before anything runs.
+  std::vector<std::string> warnings;
 };
 
 // What the command line asked for.
@@ -44,6 +56,8 @@ struct ParsedArgs {
   RunOptions options;
   bool help = false;
   bool version = false;
+  bool usage = false;            // bare `relive` (no command anywhere): print the usage, exit 2
+  std::string config_file;       // the relive.toml that was read ("" if none), to follow edits
 };
 
 // Parses argv (argv[0] is the program). Reads ./relive.toml (or --config FILE) first; the
@@ -55,6 +69,13 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv);
 // the burst filter's as burst-keep, ... or as keep, ... in a [burst] table). Values are
 // checked here: an Error is "FILE:LINE:COL: key: what is wrong".
 Result<void> load_run_config(const std::string& path, RunOptions& options);
+
+// -e/exts entries: each split at commas, trimmed, `py`, `.py` and `*.py` all mean `py`.
+// An entry that cannot match a file's extension (`*`, `src/*.py`, `tar.gz`: only the last
+// extension is compared) is dropped with a line in `warnings`; an Error when something was
+// given and nothing usable is left (an empty filter would let every file through).
+Result<std::vector<std::string>> normalize_exts(const std::vector<std::string>& given, const std::string& what,
+                                                std::vector<std::string>& warnings);
 
 // "5s", "500ms", "1.5s", "2m"; a bare number is seconds.
 Result<std::chrono::milliseconds> parse_duration(const std::string& what, const std::string& text);
