@@ -17,6 +17,7 @@ function(relive_add_part name)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   add_library(relive_${name} STATIC ${sources})
   add_library(relive::${name} ALIAS relive_${name})
+  set_target_properties(relive_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)  # linked into the Python module
   target_include_directories(relive_${name}
     PUBLIC ${PROJECT_SOURCE_DIR}/include
     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
