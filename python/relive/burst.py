@@ -143,12 +143,17 @@ class Handler(logging.Handler):
                     oldest = record.created - self.max_age
                     kept = [r for r in kept if r.created >= oldest]
                 for r in kept:
-                    self.target.handle(r)
+                    self._emit(r)
             else:
                 buf.clear()  # written later, they would come out of order
-        self.target.handle(record)
+        self._emit(record)
         if record.levelno >= self.trigger_level:
             self.target.flush()
+
+    def _emit(self, record):
+        # What Logger.callHandlers would check before handing the target a record.
+        if record.levelno >= self.target.level:
+            self.target.handle(record)
 
     def emit(self, record):
         """Not used: handle() decides per record (kept, or written through the target)."""

@@ -37,7 +37,7 @@ py::object convert(const config::Node& node, PyObject* flat) {
         if (flat) put(flat, child.key(), value);
         items[i++] = std::move(value);
       }
-      return std::move(items);
+      return items;
     }
     case Kind::Object: {
       py::object section = types().section();

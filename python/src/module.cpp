@@ -55,6 +55,14 @@ void before_fork() {
 }
 void after_fork() { fork_pending.store(false); }
 
+bool interpreter_exiting() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
 std::string describe_python_error(py::error_already_set& e) {
   std::string text = py::str(e.value());
   if (e.matches(PyExc_ValueError)) return text;
@@ -62,20 +70,21 @@ std::string describe_python_error(py::error_already_set& e) {
   return text.empty() ? type : type + ": " + text;
 }
 
-// A Python validator as a C++ one. `fn` is owned by the PyConfig (which outlives its C++
+// A Python validator as a C++ one. `fn` is owned by the LiveConfig (which outlives its C++
 // Config's threads); `deferred` is set when a fork turned a validation down.
 config::Validator python_validator(PyObject* fn, std::shared_ptr<std::atomic<bool>> deferred,
                                    std::shared_ptr<const config::Redactor> redactor) {
   return [fn, deferred, redactor](const config::Snapshot& candidate) -> Result<void> {
     validators_running.fetch_add(1);
     struct Leave { ~Leave() { validators_running.fetch_sub(1); } } leave;
-    if (fork_pending.load() || Py_IsFinalizing()) {
+    if (fork_pending.load() || interpreter_exiting()) {
       deferred->store(true);
       return Error{"validation deferred: a fork() is in progress (reloaded right after it)"};
     }
     py::gil_scoped_acquire gil;
     try {
-      py::handle(fn)(make_snapshot(candidate, redactor));
+      py::handle validate(fn);
+      validate(make_snapshot(candidate, redactor));
       return {};
     } catch (py::error_already_set& e) {
       return Error{"validator rejected version " + std::to_string(candidate.version()) + ": " +
@@ -103,12 +112,12 @@ std::shared_ptr<config::Source> to_source(const py::handle& item) {
 }
 
 // relive.Config (its docstrings are in the bindings below).
-class PyConfig {
+class LiveConfig {
  public:
-  static std::unique_ptr<PyConfig> open(const py::iterable& sources, const py::object& validate,
+  static std::unique_ptr<LiveConfig> open(const py::iterable& sources, const py::object& validate,
                                         const std::vector<std::string>& secrets, bool watch,
                                         double quiet) {
-    auto self = std::unique_ptr<PyConfig>(new PyConfig());
+    auto self = std::unique_ptr<LiveConfig>(new LiveConfig());
     config::Options options;
     for (py::handle item : sources) options.sources.push_back(to_source(item));
     if (options.sources.empty()) throw py::value_error("Config.open() needs at least one source");
@@ -135,7 +144,7 @@ class PyConfig {
     return self;
   }
 
-  ~PyConfig() {
+  ~LiveConfig() {
     try {
       close();
     } catch (...) {
@@ -213,7 +222,7 @@ class PyConfig {
   bool closed() const { return !config_; }
 
  private:
-  PyConfig() = default;
+  LiveConfig() = default;
   config::Config& live() {
     if (!config_) throw py::value_error("this relive.Config is closed");
     return *config_;
@@ -250,7 +259,7 @@ PYBIND11_MODULE(_relive, m) {
   m.doc() = "The native half of the relive package (import relive, not this module).";
   update_queue::install_fork_handlers();
 
-  static py::exception<ConfigFailure> config_error(m, "ConfigError", PyExc_ValueError);
+  auto& config_error = py::register_exception<ConfigFailure>(m, "ConfigError", PyExc_ValueError);
   config_error.doc() =
       "A configuration that could not be loaded: the message names file:line:column and key "
       "(\"config/app.yaml:3:12: db.timeout: expected a duration, got \\\"fast\\\"\").";
@@ -315,11 +324,11 @@ PYBIND11_MODULE(_relive, m) {
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](Subscriber& s, py::args) { s.close(); });
 
-  py::class_<PyConfig>(m, "Config", R"(Live configuration: layered sources merged into immutable, validated
+  py::class_<LiveConfig>(m, "Config", R"(Live configuration: layered sources merged into immutable, validated
 snapshots, reloaded when a file changes (see docs/python.md).
 
 Open with Config.open([...]); per request, snap = cfg.pin() and read snap["db.timeout"].)")
-      .def_static("open", &PyConfig::open, py::arg("sources"), py::kw_only(), py::arg("validate") = py::none(),
+      .def_static("open", &LiveConfig::open, py::arg("sources"), py::kw_only(), py::arg("validate") = py::none(),
                   py::arg("secrets") = std::vector<std::string>{}, py::arg("watch") = true,
                   py::arg("quiet") = 0.005,
                   R"(Loads every source (later ones override earlier ones), validates, publishes version 1,
@@ -333,27 +342,27 @@ secrets   glob patterns of keys whose values are never shown (added to *password
           *secret*, *token*, *key).
 watch     reload when a file changes (False: load once).
 quiet     seconds of quiet that end one save (the events of one save make one reload).)")
-      .def("pin", &PyConfig::pin,
+      .def("pin", &LiveConfig::pin,
            "The current version as an immutable relive.Snapshot (hold it for one request). Any thread.")
-      .def("get", &PyConfig::get, py::arg("key"), py::arg("default") = py::none(),
+      .def("get", &LiveConfig::get, py::arg("key"), py::arg("default") = py::none(),
            "pin().get(key, default).")
-      .def_property_readonly("version", &PyConfig::version, "The version serving (1 for the first load).")
-      .def("reload", &PyConfig::reload,
+      .def_property_readonly("version", &LiveConfig::version, "The version serving (1 for the first load).")
+      .def("reload", &LiveConfig::reload,
            "Re-reads every source now: True if a new version was published, False if nothing changed; "
            "raises relive.ConfigError (the current version keeps serving).")
-      .def("status", &PyConfig::status,
+      .def("status", &LiveConfig::status,
            "relive.Status: the version serving, the last error (with its position) until a good load, counts.")
-      .def("subscribe", &PyConfig::subscribe, py::arg("prefix"), py::arg("callback"),
+      .def("subscribe", &LiveConfig::subscribe, py::arg("prefix"), py::arg("callback"),
            R"(Calls callback(update) after each version that changed a key equal to or under prefix
 ("" = all), in publish order, on relive's one subscriber thread. update.changes lists
 relive.Change(key, old, new). An exception is logged (logger "relive") and does not stop
 the other callbacks. The subscription lasts until close() (of it or of the Config).)")
-      .def("is_secret", &PyConfig::is_secret, py::arg("key"), "Whether the key's value is redacted in messages.")
-      .def("close", &PyConfig::close, "Stops watching and ends the subscriptions. Idempotent.")
-      .def_property_readonly("closed", &PyConfig::closed)
-      .def("_reload_if_deferred", &PyConfig::reload_if_deferred)
+      .def("is_secret", &LiveConfig::is_secret, py::arg("key"), "Whether the key's value is redacted in messages.")
+      .def("close", &LiveConfig::close, "Stops watching and ends the subscriptions. Idempotent.")
+      .def_property_readonly("closed", &LiveConfig::closed)
+      .def("_reload_if_deferred", &LiveConfig::reload_if_deferred)
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](PyConfig& c, py::args) { c.close(); });
+      .def("__exit__", [](LiveConfig& c, py::args) { c.close(); });
 
   m.def("_next_update", []() -> py::object {
     for (;;) {
