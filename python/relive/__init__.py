@@ -275,6 +275,10 @@ def _close_at_exit():
     # The Configs' threads must be gone before the interpreter is: a validator would take
     # the GIL of a finalized interpreter.
     _native._stop_updates()
+    if _dispatcher is not None:
+        # It must take the GIL back while the interpreter still lives (later, CPython would
+        # end the thread inside C++ code).
+        _dispatcher.join(10)
     for cfg in list(_configs):
         cfg.close()
 

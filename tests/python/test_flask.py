@@ -36,10 +36,10 @@ def test_flask_requests_during_edits(tmp_path):
             c.start()
         greetings = ["Hello"]
         for i in range(15):
-            greetings.append(f"Greeting{i}")
-            write(config, text.replace("greeting: Hello", f"greeting: {greetings[-1]}"))
             if i % 5 == 0:
                 write(config, "greeting: [broken\n")  # rejected: the last good one serves
+            greetings.append(f"Greeting{i}")
+            write(config, text.replace("greeting: Hello", f"greeting: {greetings[-1]}"))
             wait_until(lambda: f"{greetings[-1]}, t!\n" in seen, what=f"{greetings[-1]} served")
         stop.set()
         for c in clients:

@@ -120,4 +120,4 @@ def test_snapshot_outlives_its_config(tmp_path):
     cfg.close()
     del cfg
     gc.collect()
-    assert snap["n"] == 1 and str(snap.origin("n")).endswith("app.yaml:1:4")
+    assert snap["n"] == 1 and str(snap.origin("n")).endswith("app.yaml:1:1")
