@@ -16,12 +16,20 @@ import socketserver
 import sys
 import threading
 
+try:  # the relive package (docs/python.md) when installed; the standard library otherwise
+    import relive
+except ImportError:
+    relive = None
+
 SD_LISTEN_FDS_START = 3
 
 
 def inherited_socket():
     """The socket relive passed at fd 3, or None. Clears the LISTEN_* variables so that
     programs this server starts do not take them."""
+    if relive is not None:
+        socks = relive.listen_fds()
+        return socks[0] if socks else None
     ours = os.environ.get("LISTEN_PID") == str(os.getpid())
     count = int(os.environ.get("LISTEN_FDS", "0") or 0) if ours else 0
     for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
@@ -36,6 +44,8 @@ def inherited_socket():
 
 def notify(state):
     """sd_notify: send e.g. b"READY=1" to $NOTIFY_SOCKET ('@' = abstract namespace)."""
+    if relive is not None:
+        return relive.notify(state.decode())
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False

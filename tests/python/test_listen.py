@@ -59,3 +59,27 @@ def test_variables_meant_for_another_process_are_ignored_and_cleared(monkeypatch
     assert "LISTEN_FDS" not in os.environ and "LISTEN_PID" not in os.environ
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert relive.notify_ready() is False
+
+
+def test_python_server_example_takes_the_socket_and_says_ready(tmp_path):
+    from conftest import SOURCE_DIR
+    listener = socket.create_server(("127.0.0.1", 0))
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(15)
+    server = os.path.join(SOURCE_DIR, "examples", "python_server.py")
+    env = dict(os.environ, FD=str(listener.fileno()), NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
+    proc = subprocess.Popen(["bash", "-c", f'exec 3<&"$FD"; export LISTEN_FDS=1; LISTEN_PID=$$ exec "{sys.executable}" "{server}"'],
+                            env=env, pass_fds=[listener.fileno()], stderr=subprocess.PIPE, text=True)
+    try:
+        assert notify.recv(100) == b"READY=1"
+        import http.client
+        conn = http.client.HTTPConnection(*listener.getsockname(), timeout=15)
+        conn.request("GET", "/")
+        body = conn.getresponse().read().decode()
+        assert body == f"hello from pid {proc.pid}\n"
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0
+        notify.close()
+        listener.close()
