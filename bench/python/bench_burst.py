@@ -44,6 +44,7 @@ def main():
     sink = logging.NullHandler()
     cases = [
         ("dropped by level (floor)", make("b.dropped", sink, logging.INFO)),
+        ("record made, NullHandler", make("b.null", logging.NullHandler())),
         ("relive.burst.Handler (kept)", make("b.burst", relive.burst.Handler(sink))),
         ("MemoryHandler(512) (kept)", make("b.memory", logging.handlers.MemoryHandler(512, logging.ERROR, sink))),
     ]

@@ -93,12 +93,12 @@ def main():
         udp.bind(("127.0.0.1", 0))
         udp.settimeout(10)
         env = dict(os.environ, BENCH_CONFIG=config, BENCH_UDP=str(udp.getsockname()[1]),
-                   PYTHONPATH=":".join([d] + [p for p in os.environ.get("PYTHONPATH", "").split(":") if p]))
+                   PYTHONPATH=":".join([d] + [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(":") if p]))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "conf.py", "--bind", f"127.0.0.1:{port}",
-                                 "benchapp:app"], cwd=d, env=env, stderr=subprocess.DEVNULL)
+                                 "benchapp:app"], cwd=d, env=env, stderr=open(os.path.join(d, "gunicorn.log"), "w"))
         try:
             ready = set()
             while len(ready) < 4:
@@ -127,6 +127,9 @@ def main():
             for tag, name in (("relive", "relive.Config (preload_app)"),
                               ("watchdog", "watchdog + 250 ms debounce + RLock")):
                 print(f"{name:34} {statistics.median(last[tag]):17.1f} {statistics.median(first[tag]):16.1f}")
+        except TimeoutError:
+            with open(os.path.join(d, "gunicorn.log")) as f:
+                sys.exit("bench_latency: no report from the workers; gunicorn said:\n" + f.read())
         finally:
             proc.terminate()
             proc.wait(20)

@@ -90,13 +90,35 @@ class Handler(logging.Handler):
         self.target = target
         self.keep = int(keep)
         self.max_age = float(max_age)
-        self.pass_level = logging._checkLevel(pass_level)
-        self.trigger_level = logging._checkLevel(trigger_level)
+        self._pass_level = self._trigger_level = logging._checkLevel(pass_level)
+        self.pass_level = pass_level
+        self.trigger_level = trigger_level
         self.per_thread = per_thread
         self._local = threading.local()
         self._shared = collections.deque(maxlen=self.keep)
 
+    # pass_level/trigger_level may change at any time (e.g. from a configuration callback);
+    # the hot path compares against one precomputed bound.
+    @property
+    def pass_level(self):
+        return self._pass_level
+
+    @pass_level.setter
+    def pass_level(self, level):
+        self._pass_level = logging._checkLevel(level)
+        self._keep_below = min(self._pass_level, getattr(self, "_trigger_level", self._pass_level))
+
+    @property
+    def trigger_level(self):
+        return self._trigger_level
+
+    @trigger_level.setter
+    def trigger_level(self, level):
+        self._trigger_level = logging._checkLevel(level)
+        self._keep_below = min(self._pass_level, self._trigger_level)
+
     def _buffer(self):
+        """The calling thread's (or scope's) buffer; the shared one (caller holds self.lock)."""
         s = _scope.get()
         if s is not None:
             buf = s._buffers.get(self)
@@ -119,19 +141,26 @@ class Handler(logging.Handler):
                 return rv
             if isinstance(rv, logging.LogRecord):  # Python 3.12 filters may replace it
                 record = rv
-        levelno = record.levelno
-        if levelno < self.pass_level and levelno < self.trigger_level:
-            if self.per_thread or _scope.get() is not None:
-                self._buffer().append(record)  # deque(maxlen) drops the oldest when full
-            else:
-                with self.lock:
-                    self._shared.append(record)
-            return record
-        if self.per_thread or _scope.get() is not None:
+        if record.levelno < self._keep_below:
+            if _scope.get() is None and self.per_thread:
+                try:
+                    self._local.buffer.append(record)  # deque(maxlen): the oldest drops
+                except AttributeError:
+                    self._buffer().append(record)
+                return record
+        elif self.per_thread or _scope.get() is not None:
             self._write(self._buffer(), record)
+            return record
         else:
             with self.lock:
                 self._write(self._shared, record)
+            return record
+        # Kept, into a scope's buffer or the shared one.
+        if _scope.get() is not None:
+            self._buffer().append(record)
+        else:
+            with self.lock:
+                self._shared.append(record)
         return record
 
     def _write(self, buf, record):
