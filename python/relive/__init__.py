@@ -253,7 +253,7 @@ Config.subscribe = _subscribe
 def _after_fork_in_parent():
     _native._after_fork()
     for cfg in list(_configs):
-        cfg._reload_if_deferred()
+        cfg._reload_after_fork(always=False)
 
 
 def _after_fork_in_child():
@@ -263,7 +263,7 @@ def _after_fork_in_child():
     if had_dispatcher:
         _start_dispatcher()
     for cfg in list(_configs):
-        cfg._reload_if_deferred()
+        cfg._reload_after_fork(always=True)
 
 
 _os.register_at_fork(before=_native._before_fork, after_in_parent=_after_fork_in_parent,

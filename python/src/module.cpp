@@ -53,7 +53,16 @@ void before_fork() {
   py::gil_scoped_release nogil;
   while (validators_running.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
-void after_fork() { fork_pending.store(false); }
+// After fork(), in the parent and in the child (GIL held): new validations run again. A
+// validation that saw the fork pending may still be on its way out; once none runs, every
+// turned-down one has marked its Config, which the caller then reloads.
+void after_fork() {
+  fork_pending.store(false);
+  py::gil_scoped_release nogil;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (validators_running.load() > 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
 
 bool interpreter_exiting() {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -176,9 +185,12 @@ class LiveConfig {
     return **r;
   }
 
-  // After a fork: reload if a validation was turned down while it was pending.
-  void reload_if_deferred() {
-    if (!config_ || !deferred_->exchange(false)) return;
+  // After a fork: reload if a validation was turned down while it was pending, or always
+  // (in the child: a save that landed between the parent's last reload and the child's new
+  // watcher would otherwise be missed until the next one).
+  void reload_after_fork(bool always) {
+    const bool deferred = deferred_->exchange(false);
+    if (!config_ || !(deferred || always)) return;
     py::gil_scoped_release nogil;
     (void)config_->reload();  // a failure is logged and shown by status()
   }
@@ -360,7 +372,7 @@ the other callbacks. The subscription lasts until close() (of it or of the Confi
       .def("is_secret", &LiveConfig::is_secret, py::arg("key"), "Whether the key's value is redacted in messages.")
       .def("close", &LiveConfig::close, "Stops watching and ends the subscriptions. Idempotent.")
       .def_property_readonly("closed", &LiveConfig::closed)
-      .def("_reload_if_deferred", &LiveConfig::reload_if_deferred)
+      .def("_reload_after_fork", &LiveConfig::reload_after_fork, py::arg("always"))
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](LiveConfig& c, py::args) { c.close(); });
 

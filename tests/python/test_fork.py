@@ -110,3 +110,67 @@ def test_gunicorn_four_workers_see_an_edit(tmp_path, mode):
         write(config, "greeting: hola\n")
         wait_until(lambda: set(values().values()) == {"hola"}, what="every worker to see the next edit")
         assert len(values()) == 4, g.output()
+
+
+FORK_STORM = r"""
+import os, sys, threading, time
+import relive
+path = sys.argv[1]
+
+def slow_validator(snap):
+    time.sleep(0.003)  # releases the GIL while the loader thread holds the Config's lock
+
+cfg = relive.Config.open([path], validate=slow_validator)
+stop = threading.Event()
+
+def saver():
+    n = 0
+    while not stop.is_set():
+        n += 1
+        with open(path + ".tmp", "w") as f:
+            f.write(f"n: {n}\n")
+        os.rename(path + ".tmp", path)
+        time.sleep(0.001)
+
+t = threading.Thread(target=saver)
+t.start()
+children = []
+for i in range(25):
+    time.sleep(0.01)
+    pid = os.fork()
+    if pid == 0:
+        # The child: its Config reloads (a validation turned down by the fork is retried).
+        code = 1
+        try:
+            with open(path) as f:
+                want = int(f.read().split()[1])
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and (cfg.get("n") or 0) < want:
+                time.sleep(0.005)
+            code = 0 if (cfg.get("n") or 0) >= want else 1
+            if code:
+                print("child", os.getpid(), "want", want, "has", cfg.get("n"), cfg.status(), file=sys.stderr, flush=True)
+        finally:
+            os._exit(code)
+    children.append(pid)
+stop.set()
+t.join()
+bad = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
+print("forks", len(children), "bad", len(bad), "status", cfg.status().failures, flush=True)
+sys.exit(1 if bad else 0)
+"""
+
+
+def test_fork_while_a_python_validator_runs_never_deadlocks(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "app.yaml"
+    write(path, "n: 0\n")
+    script = tmp_path / "storm.py"
+    script.write_text(FORK_STORM)
+    try:
+        r = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"fork() during validations hung: {e.stdout} {e.stderr}")
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    assert "forks 25 bad 0" in r.stdout
