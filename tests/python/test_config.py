@@ -270,3 +270,19 @@ def test_config_in_threads_and_close_with_callbacks_pending(tmp_path):
         t.join()
     cfg.close()
     cfg.close()
+
+
+def test_hostile_files_deep_nesting_and_garbage(tmp_path):
+    deep = tmp_path / "deep.json"
+    write(deep, '{"a":' * 1000 + "1" + "}" * 1000)
+    with relive.Config.open([str(deep)]) as cfg:
+        snap = cfg.pin()
+        assert snap[".".join(["a"] * 1000)] == 1
+        section = snap["a"]
+        for _ in range(998):
+            section = section["a"]
+        assert section == {"a": 1}
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(relive.ConfigError, match=r"garbage\.yaml"):
+        relive.Config.open([str(garbage)])
