@@ -211,11 +211,15 @@ _native_subscribe = Config.subscribe
 def _dispatch_updates():
     import logging
     log = logging.getLogger("relive")
+    config_log = logging.getLogger("relive.config")
     while True:
         item = _native._next_update()  # waits without the GIL; None at exit
         if item is None:
             return
         callback, update = item
+        if isinstance(callback, int):  # a line the C++ Config logged: (level, text)
+            config_log.log(callback, "%s", update)
+            continue
         try:
             callback(update)
         except Exception:
@@ -233,6 +237,7 @@ def _start_dispatcher():
 
 
 def _open(sources, *, validate=None, secrets=(), watch=True, quiet=0.005):
+    _start_dispatcher()  # also what hands the Config's log lines to logging ("relive.config")
     cfg = _native_open(list(sources), validate=validate, secrets=list(secrets), watch=watch, quiet=quiet)
     _configs.add(cfg)
     return cfg

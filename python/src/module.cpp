@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "log_bridge.hpp"
 #include "relive/config.hpp"
 #include "relive/listen_fds.hpp"
 #include "source_spec.hpp"
@@ -132,6 +133,7 @@ class LiveConfig {
     if (options.sources.empty()) throw py::value_error("Config.open() needs at least one source");
     for (const std::string& pattern : secrets) options.secret_patterns.push_back(pattern);
     options.watch = watch;
+    options.logger = kBridgeLogger;
     options.quiet = std::chrono::milliseconds(static_cast<long>(quiet * 1000));
     self->redactor_ = std::make_shared<const config::Redactor>(options.secret_patterns);
     if (!validate.is_none()) {
@@ -211,7 +213,7 @@ class LiveConfig {
     sub->last = pin();
     std::weak_ptr<Subscriber> weak = sub;
     sub->subscription = cfg.subscribe(std::move(prefix), [weak](const config::Update& u) {
-      if (auto s = weak.lock()) update_queue::push(PendingUpdate{std::move(s), u});
+      if (auto s = weak.lock()) update_queue::push(PendingUpdate{std::move(s), u, 0, {}});
     });
     subscribers_.push_back(sub);
     return sub;
@@ -270,6 +272,7 @@ PYBIND11_MODULE(_relive, m) {
   using namespace relive::python;
   m.doc() = "The native half of the relive package (import relive, not this module).";
   update_queue::install_fork_handlers();
+  register_log_bridge();
 
   auto& config_error = py::register_exception<ConfigFailure>(m, "ConfigError", PyExc_ValueError);
   config_error.doc() =

@@ -64,7 +64,7 @@ std::optional<PendingUpdate> next() {
       if (queue->stopped) break;
       out.emplace(std::move(queue->items.front()));
       queue->items.pop_front();
-      if (!out->subscriber->closed.load()) break;
+      if (!out->subscriber || !out->subscriber->closed.load()) break;
       // Dropped here without the GIL: a closed subscriber holds no Python objects.
       out.reset();
     }
@@ -85,6 +85,7 @@ void install_fork_handlers() { pthread_atfork(prepare, parent, child); }
 }  // namespace update_queue
 
 py::object deliver(PendingUpdate& pending) {
+  if (!pending.subscriber) return py::make_tuple(pending.log_level, pending.log_text);
   Subscriber& sub = *pending.subscriber;
   if (sub.closed.load() || !sub.callback) return py::none();
   py::object fresh = sub.cache->get(pending.update.snapshot);

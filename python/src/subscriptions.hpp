@@ -32,10 +32,13 @@ struct Subscriber {
   void close();
 };
 
-// A queued update for one subscriber.
+// A queued update for one subscriber, or (no subscriber) a line the C++ Config logged,
+// for the `logging` logger "relive.config" (see log_bridge.hpp).
 struct PendingUpdate {
   std::shared_ptr<Subscriber> subscriber;
   config::Update update;
+  int log_level = 0;  // logging's levels: 10 debug ... 50 critical
+  std::string log_text;
 };
 
 // The process-wide queue between C++ dispatcher threads and the Python subscriber thread.
@@ -53,8 +56,8 @@ void stop();
 void install_fork_handlers();
 }  // namespace update_queue
 
-// GIL held. The (callback, relive.Update) for a queued update, or None when nothing under
-// the prefix changed as far as Python values go (never: C++ only queues real changes).
+// GIL held. The (callback, relive.Update) for a queued update, (level, text) for a log
+// line, or None for a subscriber closed meanwhile.
 py::object deliver(PendingUpdate& pending);
 
 }  // namespace relive::python

@@ -107,7 +107,8 @@ def test_url_sources_are_one_clear_error_when_not_built(tmp_path):
         relive.Config.open([])
 
 
-def test_reload_on_save_and_invalid_save_keeps_last_good(app_yaml):
+def test_reload_on_save_and_invalid_save_keeps_last_good(app_yaml, caplog):
+    caplog.set_level(logging.INFO, logger="relive.config")
     with relive.Config.open([str(app_yaml)]) as cfg:
         write(app_yaml, "db:\n  host: db9\n")
         wait_until(lambda: cfg.pin().get("db.host") == "db9", what="the edit")
@@ -116,6 +117,10 @@ def test_reload_on_save_and_invalid_save_keeps_last_good(app_yaml):
         wait_until(lambda: cfg.status().error is not None, what="the failure in status()")
         st = cfg.status()
         assert "app.yaml:" in st.error and st.version == good.version and st.failures >= 1
+        # The C++ engine's log lines reach logging, on the "relive.config" logger.
+        wait_until(lambda: any(r.levelno == logging.ERROR and "app.yaml:" in r.getMessage()
+                               and "keeping version" in r.getMessage() for r in caplog.records),
+                   what="the error logged through logging")
         assert cfg.pin() is good
         write(app_yaml, "db:\n  host: db10\n")
         wait_until(lambda: cfg.pin().get("db.host") == "db10", what="the recovery")
