@@ -351,8 +351,9 @@ then watches the files. Raises relive.ConfigError naming file:line:column and ke
 
 sources   paths (str/PathLike; .json .yaml .yml .toml), relive.directory(), relive.env(),
           relive.overrides(), or URL strings (etcd://...) when this build has them.
-validate  a callable, or a list of them, called with each candidate Snapshot; raising
-          (ValueError) rejects the whole version and the old one keeps serving.
+validate  a callable, or a list of them, called with each candidate Snapshot on the loader
+          thread; raising (ValueError) rejects the whole version and the old one keeps
+          serving. A validator must not call reload() (the loader is busy running it).
 secrets   glob patterns of keys whose values are never shown (added to *password*,
           *secret*, *token*, *key).
 watch     reload when a file changes (False: load once).
