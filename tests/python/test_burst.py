@@ -192,3 +192,27 @@ def test_bad_arguments():
         relive.burst.Handler("not a handler")
     with pytest.raises(ValueError):
         relive.burst.Handler(logging.NullHandler(), keep=0)
+
+
+def test_scopes_follow_asyncio_tasks(setup):
+    import asyncio
+    log, handler, lines = setup
+
+    async def request(name, fail, step):
+        with relive.burst.scope():
+            log.debug("%s: start", name)
+            await step.wait()  # the other task runs and logs in between
+            log.debug("%s: end", name)
+            if fail:
+                log.error("%s: failed", name)
+
+    async def main():
+        step = asyncio.Event()
+        a = asyncio.create_task(request("a", True, step))
+        b = asyncio.create_task(request("b", False, step))
+        await asyncio.sleep(0)
+        step.set()
+        await asyncio.gather(a, b)
+
+    asyncio.run(main())
+    assert lines() == ["DEBUG MainThread a: start", "DEBUG MainThread a: end", "ERROR MainThread a: failed"]
