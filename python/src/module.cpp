@@ -107,15 +107,13 @@ config::Validator python_validator(PyObject* fn, std::shared_ptr<std::atomic<boo
 
 std::shared_ptr<config::Source> to_source(const py::handle& item) {
   if (py::isinstance<PySource>(item)) return item.cast<const PySource&>().source;
-  py::object os = py::module_::import("os");
   py::object path;
   try {
-    path = os.attr("fspath")(item);
+    path = py::module_::import("os").attr("fsdecode")(item);  // str, bytes or PathLike
   } catch (py::error_already_set&) {
     throw py::type_error("a configuration source is a path, a URL string or relive.directory()/"
                          "env()/overrides(), not " + std::string(py::str(py::type::of(item).attr("__name__"))));
   }
-  if (!py::isinstance<py::str>(path)) path = path.attr("decode")();
   auto source = source_from_spec(path.cast<std::string>());
   if (!source) throw ConfigFailure(source.error().message);
   return *source;
