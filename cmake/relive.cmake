@@ -23,6 +23,7 @@ function(relive_add_part name)
   add_library(relive_${name} ${sources})
   add_library(relive::${name} ALIAS relive_${name})
   target_compile_features(relive_${name} PUBLIC cxx_std_20)
+  set_target_properties(relive_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)  # linked into the Python module
   target_include_directories(relive_${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

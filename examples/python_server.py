@@ -26,6 +26,11 @@ import sys
 import threading
 import time
 
+try:  # the relive package (docs/python.md) when installed; the standard library otherwise
+    import relive
+except ImportError:
+    relive = None
+
 SD_LISTEN_FDS_START = 3
 IDLE_GRACE = float(os.environ.get("IDLE_GRACE_MS", "1000")) / 1000
 
@@ -33,6 +38,9 @@ IDLE_GRACE = float(os.environ.get("IDLE_GRACE_MS", "1000")) / 1000
 def inherited_socket():
     """The socket relive passed at fd 3, or None. Clears the LISTEN_* variables so that
     programs this server starts do not take them."""
+    if relive is not None:
+        socks = relive.listen_fds()
+        return socks[0] if socks else None
     ours = os.environ.get("LISTEN_PID") == str(os.getpid())
     count = int(os.environ.get("LISTEN_FDS", "0") or 0) if ours else 0
     for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
@@ -47,6 +55,8 @@ def inherited_socket():
 
 def notify(state):
     """sd_notify: send e.g. b"READY=1" to $NOTIFY_SOCKET ('@' = abstract namespace)."""
+    if relive is not None:
+        return relive.notify(state.decode())
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False

@@ -1,0 +1,26 @@
+#include "source_spec.hpp"
+
+#include <string_view>
+
+namespace relive::python {
+
+Result<std::shared_ptr<config::Source>> source_from_spec(const std::string& spec) {
+  if (spec.empty()) return Error{"a configuration source must not be an empty string"};
+  constexpr std::string_view file_scheme = "file://";
+  if (spec.starts_with(file_scheme)) return config::file(spec.substr(file_scheme.size()));
+  const auto scheme_end = spec.find("://");
+  // A scheme is letters, digits, '+', '-', '.' before "://"; anything else is a path.
+  bool has_scheme = scheme_end != std::string::npos && scheme_end > 0;
+  for (size_t i = 0; has_scheme && i < scheme_end; ++i) {
+    const char c = spec[i];
+    has_scheme = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '+' || c == '-' || c == '.';
+  }
+  if (has_scheme) {
+    const std::string scheme = spec.substr(0, scheme_end);
+    return Error{spec + ": " + scheme + " sources are not supported in this build"};
+  }
+  return config::file(spec);
+}
+
+}  // namespace relive::python
