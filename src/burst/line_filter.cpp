@@ -274,6 +274,7 @@ struct LineFilter::Impl {
   // --- buffers ------------------------------------------------------------------------
   KeyBuffer* find(std::string_view key) {
     if (cached != nullptr && cached->key == key) return cached;
+    if (by_key.empty()) return nullptr;  // the common case without keys: nothing held
     auto it = by_key.find(std::string(key));
     if (it == by_key.end()) return nullptr;
     cached = &*it->second;
