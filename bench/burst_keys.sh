@@ -5,6 +5,7 @@
 #
 #   bench/burst_keys.sh                    # build/relive, 5M lines, 3 runs
 #   RELIVE=build-x/relive LINES=1000000 RUNS=5 bench/burst_keys.sh
+#   OLD_RELIVE=../main/build/relive bench/burst_keys.sh   # also the filter before this change
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RELIVE=${RELIVE:-build/relive}
@@ -40,6 +41,8 @@ row() {
   echo "| $name | $written | $wall | $cpu | $(awk -v n="$lines" -v c="$cpu" 'BEGIN { printf "%.2f", n / c / 1e6 }') |"
 }
 row "cat (floor)" cat
+# OLD_RELIVE: a build of main before per-key buffers, for "today's" single-buffer filter.
+if [[ -n ${OLD_RELIVE:-} ]]; then row "relive burst before per-key buffers ($OLD_RELIVE)" "$OLD_RELIVE" burst; fi
 row "relive burst (one buffer)" "$RELIVE" burst
 row "relive burst --key-regex 'request_id=(\\S+)'" "$RELIVE" burst --key-regex 'request_id=(\S+)'
 row "relive burst --key request_id" "$RELIVE" burst --key request_id

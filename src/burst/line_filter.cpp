@@ -226,6 +226,7 @@ struct LineFilter::Impl {
   std::vector<UserRegex> regexes;
   std::vector<std::unique_ptr<RE2>> no_trigger;
   std::optional<UserRegex> key_regex;
+  bool keyed = false;  // key_regex or options.key_field
 
   Source main;  // feed(bytes)
   Clock::time_point now{};
@@ -274,6 +275,7 @@ struct LineFilter::Impl {
   // --- buffers ------------------------------------------------------------------------
   KeyBuffer* find(std::string_view key) {
     if (cached != nullptr && cached->key == key) return cached;
+    if (by_key.empty()) return nullptr;  // the common case without keys: nothing held
     auto it = by_key.find(std::string(key));
     if (it == by_key.end()) return nullptr;
     cached = &*it->second;
@@ -311,8 +313,12 @@ struct LineFilter::Impl {
     }
   }
 
+  // An empty buffer goes (its key may never come back), except the main input's own when
+  // there are no keys: it empties on every written line and is needed again at once.
   void erase_if_idle(KeyBuffer& b) {
-    if (b.records.empty() && !b.passing(now)) erase(b);
+    if (!b.records.empty() || b.passing(now)) return;
+    if (!keyed && b.key == main.name) return;
+    erase(b);
   }
 
   // Runs `change` on b and keeps the memory and line totals right.
@@ -539,7 +545,7 @@ struct LineFilter::Impl {
                   bool in_chunk) {
     s.in_traceback = false;
     std::string_view key = s.name;
-    if (key_regex || !options.key_field.empty()) {
+    if (keyed) {
       if (auto k = key_of(text)) key = *k;
     }
     KeyBuffer* b = find(key);
@@ -718,6 +724,7 @@ Result<std::unique_ptr<LineFilter>> LineFilter::create(FilterOptions options,
     if (!group) return group.error();
     impl->key_regex = Impl::UserRegex{std::move(*re), *group};
   }
+  impl->keyed = impl->key_regex.has_value() || !options.key_field.empty();
   impl->options = std::move(options);
   impl->out = std::move(out);
   return std::unique_ptr<LineFilter>(new LineFilter(std::move(impl)));
@@ -755,7 +762,8 @@ size_t LineFilter::lines_written() const { return impl_->stats.lines_written; }
 FilterStats LineFilter::stats() const {
   FilterStats s = impl_->stats;
   s.lines_buffered = impl_->lines_buffered;
-  s.buffers = impl_->by_key.size();
+  s.buffers = 0;
+  for (const auto& b : impl_->buffers) s.buffers += b.records.empty() ? 0 : 1;
   s.memory = impl_->memory;
   return s;
 }

@@ -641,7 +641,9 @@ int Port::run() {
       } else {
         auto it = connections_.find(static_cast<int>(tag));
         if (it == connections_.end()) continue;
-        if (!it->second->on_readable() || (events[i].events & (EPOLLHUP | EPOLLERR)) != 0) {
+        // Not on EPOLLHUP alone: a unix stream peer that closed may have left more unread
+        // than one round's budget; read() says when it is all taken (0) or failed.
+        if (!it->second->on_readable()) {
           ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->first, nullptr);
           connections_.erase(it);
         }
