@@ -348,7 +348,7 @@ constexpr Entry make_entry(std::string_view build_id) {
 // Use once per module, at namespace scope.
 #define RELIVE_MODULE(Interface, Implementation)                                                    \
   extern "C" {                                                                                     \
-  [[gnu::visibility("default"), gnu::used]] extern const ::relive::module::Entry relive_module_entry_v1; \
+  [[gnu::visibility("default")]] extern const ::relive::module::Entry relive_module_entry_v1; \
   const ::relive::module::Entry relive_module_entry_v1 =                                           \
       ::relive::module::entry_internal::make_entry<Interface, Implementation>(RELIVE_MODULE_BUILD_ID); \
   }
@@ -503,6 +503,10 @@ class ModuleCore {
 template <class Interface>
 class ModulePin {
  public:
+  ModulePin() noexcept = default;  // empty
+  // Releases the generation now (the pin becomes empty).
+  void reset() noexcept { pin_.reset(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(pin_); }
   Interface* get() const noexcept { return static_cast<Interface*>(pin_->instance); }
   Interface* operator->() const noexcept { return get(); }
   Interface& operator*() const noexcept { return *get(); }
