@@ -118,6 +118,12 @@ std::size_t ProbeTracker::double_destroys() {
   return double_destroys_;
 }
 
+Process::Options with_preflight_env() {
+  Process::Options o;
+  o.env.push_back(std::string("RELIVE_MODULE_PREFLIGHT=") + RELIVE_TEST_PREFLIGHT);
+  return o;
+}
+
 bool reclaim_all() {
   return eventually([] { return relive::reclaim_retired() == 0; }, std::chrono::seconds(10));
 }

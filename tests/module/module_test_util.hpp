@@ -57,6 +57,9 @@ class ProbeTracker {
   std::size_t double_destroys_ = 0;
 };
 
+// Process options with RELIVE_MODULE_PREFLIGHT naming the built helper.
+Process::Options with_preflight_env();
+
 // Pumps the Cell reclaimer until no retired generation is pending (or 10 s).
 bool reclaim_all();
 

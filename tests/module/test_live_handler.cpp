@@ -43,7 +43,7 @@ struct LiveServer {
     server = std::make_unique<Process>(std::vector<std::string>{
         RELIVE_TEST_LIVE_HANDLER, "--port", std::to_string(port), "--module", (dir / "libhandler.so").string(),
         "--build", build_command(), "--watch", (dir / "src").string()},
-        Process::Options{.env = {"RELIVE_MODULE_PREFLIGHT=" RELIVE_TEST_PREFLIGHT}});
+        with_preflight_env());
     ASSERT_TRUE(server->wait_for_output("listening on", std::chrono::seconds(20))) << server->output();
   }
   // The body of GET path, or "" on failure.

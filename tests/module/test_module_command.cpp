@@ -15,7 +15,7 @@ Run relive_module(std::vector<std::string> args) {
   const std::string bin = relive_bin();
   EXPECT_FALSE(bin.empty()) << "RELIVE_BIN is not set";
   args.insert(args.begin(), {bin, "module"});
-  Process p(args, Process::Options{.env = {"RELIVE_MODULE_PREFLIGHT=" RELIVE_TEST_PREFLIGHT}});
+  Process p(args, with_preflight_env());
   int st = p.wait(std::chrono::seconds(30));
   return {st, p.output()};
 }
