@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   }
 
   // 1b. Swaps with preflight.
-  std::vector<double> stage_us, inspect_us, preflight_us, load_us, total_us;
+  std::vector<double> stage_us, inspect_us, preflight_us, load_us, retire_us, total_us;
   {
     auto m = relive::module::Module<Probe>::open(options(dir / "stage", true));
     if (!m) {
@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       inspect_us.push_back(tm.inspect_us);
       preflight_us.push_back(tm.preflight_us);
       load_us.push_back(tm.load_us);
+      retire_us.push_back(tm.retire_us);
     }
   }
   std::printf("\n1. swap latency, compile excluded\n");
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   row("inspect (ELF)", inspect_us);
   row("preflight (posix_spawn helper, create+destroy)", preflight_us);
   row("load/create/publish (dlopen, create, publish)", load_us);
+  row("retire old (destroy, dlclose, check, unlink)", retire_us);
   row("whole swap (reload_from)", total_us);
   std::printf("  load/create/publish p50 - floor p50 = %.1f us\n", percentile(load_us, 0.5) - percentile(floor_us, 0.5));
 
@@ -126,6 +128,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < std::max(20, swaps / 4); ++i) {
       if (!(*m)->reload_from(variants[i % 2])) return 1;
       big_preflight_us.push_back((*m)->status().timings.preflight_us);
+    }
+    for (int i = 0; i < std::max(20, swaps / 4); ++i) {
       auto t = Clock::now();
       pid_t pid = ::fork();
       if (pid == 0) ::_exit(0);

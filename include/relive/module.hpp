@@ -408,9 +408,11 @@ struct Options {
   std::function<void(const std::string&)> on_message;
 };
 
-// Timings of the last successful swap, in microseconds.
+// Timings of the last successful swap, in microseconds. load: dlopen + identity check +
+// create + publish; retire: destroying the old generation, dlclose, the unmapped check and
+// deleting its file, when that happened within the swap (nobody pinned it), else 0.
 struct SwapTimings {
-  double stage_us = 0, inspect_us = 0, preflight_us = 0, load_us = 0;  // load: dlopen+create+publish
+  double stage_us = 0, inspect_us = 0, preflight_us = 0, load_us = 0, retire_us = 0;
 };
 
 struct Status {

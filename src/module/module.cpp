@@ -100,6 +100,10 @@ Problem copy_fresh(const fs::path& from, const fs::path& to) {
   return {};
 }
 
+// How long the last retire on this thread took (read by the swap that published, when
+// the old generation was retired right inside publish()).
+thread_local double t_last_retire_us = 0;
+
 void default_message(const std::string& line) { std::fprintf(stderr, "relive: module: %s\n", line.c_str()); }
 
 }  // namespace
@@ -146,6 +150,7 @@ Generation::Generation(void* inst, std::uint64_t n, std::unique_ptr<Loaded> l)
 // Retire: destroy the instance, dlclose, confirm it is unmapped, delete the staged file.
 Generation::~Generation() {
   if (!loaded) return;
+  const auto start = Clock::now();
   Loaded& l = *loaded;
   if (instance) l.entry->destroy(instance);
   ::dlclose(l.handle);
@@ -164,6 +169,7 @@ Generation::~Generation() {
       l.shared->status.last_stayed_mapped = l.staged.string() + ": " + why;
     }
   }
+  t_last_retire_us = us_since(start);
   if (mapped) {
     l.shared->message("generation " + std::to_string(number) + " stayed mapped after dlclose (" + why + "); keeping " +
                       l.staged.string());
@@ -400,8 +406,10 @@ Result<void> ModuleCore::reload_from(const fs::path& from_arg) {
     s.status.cause = Cause::None;
     if (serving) s.status.swaps++;
   }
+  t_last_retire_us = 0;
   cell_.publish(std::make_unique<const Generation>(instance, number, std::move(loaded)));
-  t.load_us = us_since(t3);
+  t.retire_us = t_last_retire_us;
+  t.load_us = us_since(t3) - t.retire_us;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.status.timings = t;
