@@ -6,6 +6,17 @@
 
 #include <fstream>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RELIVE_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RELIVE_TEST_ASAN 1
+#endif
+#endif
+#if RELIVE_TEST_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
 extern "C" [[gnu::visibility("default")]] void relive_test_probe_event(int event, const void* instance, int tag) {
   relive::test::ProbeTracker::get().event(event, instance, tag);
 }
@@ -49,12 +60,29 @@ std::size_t files_in(const fs::path& dir) {
   return n;
 }
 
+std::size_t file_mapping_count() {
+  std::ifstream in("/proc/self/maps");
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) n += line.find(" /") != std::string::npos;
+  return n;
+}
+
 std::size_t mapping_count() {
+  if (under_asan()) return file_mapping_count();
   std::ifstream in("/proc/self/maps");
   std::string line;
   std::size_t n = 0;
   while (std::getline(in, line)) ++n;
   return n;
+}
+
+bool under_asan() {
+#if RELIVE_TEST_ASAN
+  return true;
+#else
+  return false;
+#endif
 }
 
 std::size_t mappings_of(const std::string& needle) {
@@ -67,11 +95,15 @@ std::size_t mappings_of(const std::string& needle) {
 
 std::size_t open_fd_count() { return files_in("/proc/self/fd"); }
 
-std::size_t resident_bytes() {
+std::size_t memory_in_use() {
+#if RELIVE_TEST_ASAN
+  return __sanitizer_get_current_allocated_bytes();
+#else
   std::ifstream in("/proc/self/statm");
   std::size_t size = 0, resident = 0;
   in >> size >> resident;
   return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+#endif
 }
 
 ProbeTracker& ProbeTracker::get() {

@@ -29,11 +29,19 @@ std::unique_ptr<module::Module<Probe>> open_probe(module::Options options);
 
 // Files now in a directory (0 if it does not exist).
 std::size_t files_in(const fs::path& dir);
-// Lines of /proc/self/maps, open fds, resident bytes.
+// Lines of /proc/self/maps that map a file (a library left loaded shows there), open fds.
+std::size_t file_mapping_count();
+// All lines of /proc/self/maps; under AddressSanitizer only the file-backed ones (its
+// allocator maps anonymous regions as the heap and its quarantine grow).
 std::size_t mapping_count();
 std::size_t mappings_of(const std::string& needle);
 std::size_t open_fd_count();
-std::size_t resident_bytes();
+// The process's memory as a leak check sees it: resident bytes (/proc/self/statm); under
+// AddressSanitizer the heap bytes in use instead, because ASan keeps freed blocks resident
+// in its quarantine (hundreds of MiB by design) and RSS would measure that.
+std::size_t memory_in_use();
+
+bool under_asan();
 
 // Lifetime records of every probe instance (from relive_test_probe_event).
 struct ProbeLife {

@@ -21,7 +21,8 @@ TEST(ModuleSwaps, AThousandSwapsLeaveNoMappingsFdsFilesOrMemoryBehind) {
   const fs::path variants[2] = {module_file("probe_b"), module_file("probe_a")};
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(m->reload_from(variants[i % 2]).ok());  // warm up
   ASSERT_TRUE(reclaim_all());
-  const std::size_t maps = mapping_count(), fds = open_fd_count(), rss = resident_bytes();
+  const std::size_t maps = mapping_count(), file_maps = file_mapping_count(), fds = open_fd_count(),
+                    memory = memory_in_use();
   for (int i = 0; i < 1000; ++i) {
     auto r = m->reload_from(variants[i % 2]);
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -29,10 +30,12 @@ TEST(ModuleSwaps, AThousandSwapsLeaveNoMappingsFdsFilesOrMemoryBehind) {
   }
   ASSERT_TRUE(reclaim_all());
   EXPECT_EQ(mapping_count(), maps);
+  EXPECT_EQ(file_mapping_count(), file_maps);
   EXPECT_EQ(mappings_of((dir / "stage").string()), mappings_of(m->status().staged_path));
   EXPECT_EQ(open_fd_count(), fds);
   EXPECT_EQ(files_in(dir / "stage"), 1u);
-  EXPECT_LT(resident_bytes(), rss + (1u << 20)) << "RSS grew by " << (resident_bytes() - rss) << " bytes";
+  const std::size_t after = memory_in_use();
+  EXPECT_LT(after, memory + (1u << 20)) << "memory grew by " << (after - memory) << " bytes";
   auto st = m->status();
   EXPECT_EQ(st.generation, 1021u);
   EXPECT_EQ(st.stayed_mapped, 0u);
