@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include <relive/module.hpp>
+#include <relive/module_entry.hpp>
 
 RELIVE_INTERFACE(Handler,
   // The body of the answer to GET `path`. Called on the server's worker threads,

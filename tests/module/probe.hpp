@@ -2,7 +2,7 @@
 // calls (its state, handed over across swaps) and reports its lifetime to the test.
 #pragma once
 
-#include <relive/module.hpp>
+#include <relive/module_entry.hpp>
 
 #ifndef PROBE_CHANGED_INTERFACE
 RELIVE_INTERFACE(Probe,

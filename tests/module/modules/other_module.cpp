@@ -1,5 +1,5 @@
 // A relive module for another interface: a Probe host must refuse it.
-#include <relive/module.hpp>
+#include <relive/module_entry.hpp>
 
 RELIVE_INTERFACE(Other,
   virtual int value() const = 0;
