@@ -72,12 +72,17 @@ def edit(handler, version):
         f.write(text.replace(old, f"version {version}"))
 
 
-def measure(cmd, handler, port, n, log):
+def measure(cmd, handler, port, n, log, compile_alone, compile_ms):
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
     try:
         wait_for(port, "version 1", 60)
         times = []
         for v in range(2, n + 2):
+            # The compile alone, right before each edit: the machine's load then is the
+            # load the edit's own build sees (a shared machine drifts a lot).
+            t0 = time.monotonic()
+            subprocess.run(compile_alone, shell=True, check=True)
+            compile_ms.append((time.monotonic() - t0) * 1000)
             time.sleep(0.3)  # let the previous swap/restart settle
             t0 = time.monotonic()
             edit(handler, v)
@@ -98,35 +103,32 @@ def main():
     env_note = open("/proc/loadavg").read().split()[:3]
     print(f"live_handler_latency: n={args.n}, load average {' '.join(env_note)}, {os.cpu_count()} cores")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        handler, lib, build = prepare(tmp)
-        compile_ms = []
-        for _ in range(args.n):
-            t0 = time.monotonic()
-            subprocess.run(build, shell=True, check=True)
-            compile_ms.append((time.monotonic() - t0) * 1000)
-
+    scratch = tempfile.TemporaryDirectory()
+    _, _, compile_alone = prepare(scratch.name)
     results = {}
+    compiles = {"live": [], "restart": []}
     with tempfile.TemporaryDirectory() as tmp:
         handler, lib, build = prepare(tmp)
         port = free_port()
         with open(os.path.join(tmp, "log"), "w") as log:
             results["live"] = measure([server, "--port", str(port), "--module", lib, "--build", build,
-                                       "--watch", os.path.dirname(handler)], handler, port, args.n, log)
+                                       "--watch", os.path.dirname(handler)], handler, port, args.n, log,
+                                      compile_alone, compiles["live"])
     with tempfile.TemporaryDirectory() as tmp:
         handler, lib, build = prepare(tmp)
         port = free_port()
         with open(os.path.join(tmp, "log"), "w") as log:
             results["restart"] = measure([relive, "-q", "--socket", str(port), "--graceful", "-w",
                                           os.path.dirname(handler), "--build", build, "--", server,
-                                          "--no-live", "--module", lib], handler, port, args.n, log)
+                                          "--no-live", "--module", lib], handler, port, args.n, log,
+                                         compile_alone, compiles["restart"])
 
-    c = statistics.median(compile_ms)
-    print(f"  {'compile alone (build_handler.sh)':48s} p50 {c:8.1f} ms")
     for name, label in (("live", "live swap: save -> first new answer"),
                         ("restart", "relive --socket --graceful restart: same")):
         m = statistics.median(results[name])
-        print(f"  {label:48s} p50 {m:8.1f} ms   (minus compile: {m - c:7.1f} ms)")
+        c = statistics.median(compiles[name])
+        print(f"  {label:48s} p50 {m:8.1f} ms   compile alone p50 {c:8.1f} ms   rest {m - c:7.1f} ms")
+    scratch.cleanup()
 
 
 if __name__ == "__main__":
