@@ -9,5 +9,6 @@ int run_watch(int argc, char** argv);          // relive watch              (cmd
 int run_check_ignore(int argc, char** argv);   // relive check-ignore       (cmd_check_ignore.cpp)
 int run_config(int argc, char** argv);         // relive config check|show|watch (cmd_config.cpp)
 int run_burst(int argc, char** argv);          // relive burst              (cmd_burst.cpp)
+int run_module(int argc, char** argv);         // relive module check|info  (cmd_module.cpp)
 
 }  // namespace relive::cli

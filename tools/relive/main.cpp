@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       {"check-ignore", run_check_ignore},
       {"config", run_config},
       {"burst", run_burst},
+      {"module", run_module},
   };
   if (argc >= 2) {
     for (const auto& sub : subcommands) {
