@@ -24,7 +24,14 @@ function(relive_add_module name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     POSITION_INDEPENDENT_CODE ON)
-  target_include_directories(${name} PRIVATE ${RELIVE_MODULE_INCLUDE_DIR})
+  # relive/module_entry.hpp: from relive::module when it is known (an installed package, or
+  # this source tree), else from RELIVE_MODULE_INCLUDE_DIR. Include directories only: a
+  # module links nothing of relive's.
+  if(TARGET relive::module)
+    target_include_directories(${name} PRIVATE $<TARGET_PROPERTY:relive::module,INTERFACE_INCLUDE_DIRECTORIES>)
+  else()
+    target_include_directories(${name} PRIVATE ${RELIVE_MODULE_INCLUDE_DIR})
+  endif()
   target_compile_features(${name} PRIVATE cxx_std_20)
   target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
   set(script "${CMAKE_CURRENT_BINARY_DIR}/${name}.relive-module.map")

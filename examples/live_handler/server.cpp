@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   }
   if (watch.empty()) watch.emplace_back(LIVE_HANDLER_SOURCES);
   if (live) options.watch_paths = watch;
+  // This build tree's preflight helper (an installed relive finds its own in libexec/).
+  if (options.preflight_helper.empty()) options.preflight_helper = LIVE_HANDLER_PREFLIGHT;
   options.on_message = [](const std::string& m) {
     std::fprintf(stderr, "live_handler: %s\n", m.c_str());
     std::fflush(stderr);
