@@ -340,6 +340,7 @@ Result<void> Client::watch(const std::string& key, const std::string& end, std::
     if (kind == Failure::Unauthorised) token_.clear();
     return fail(kind, fmt::format("etcd {}: {}", authority(), line_error));
   }
+  if (*status == 0) return {};  // ended by tick() before any answer: the caller knows why
   if (*status != 200) {
     if (*status == 401) token_.clear();
     return fail(*status == 401 ? Failure::Unauthorised : Failure::Protocol,
