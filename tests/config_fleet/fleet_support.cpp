@@ -90,13 +90,13 @@ Certs make_certs(const fs::path& dir) {
           dir / "other-ca.pem"};
   const std::string d = dir.string();
   write_file(dir / "san.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  run_or_fail({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=relive test CA",
+  run_or_fail({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=relive test CA",
                "-keyout", d + "/ca.key", "-out", c.ca.string()});
-  run_or_fail({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other CA",
+  run_or_fail({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=other CA",
                "-keyout", d + "/other-ca.key", "-out", c.other_ca.string()});
   for (auto [name, ext] : {std::pair{"server", true}, std::pair{"client", false}}) {
     const std::string n = name;
-    run_or_fail({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + n, "-keyout", d + "/" + n + ".key",
+    run_or_fail({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=" + n, "-keyout", d + "/" + n + ".key",
                  "-out", d + "/" + n + ".csr"});
     std::vector<std::string> sign = {"openssl", "x509", "-req", "-in", d + "/" + n + ".csr", "-CA", c.ca.string(),
                                      "-CAkey", d + "/ca.key", "-CAcreateserial", "-days", "2", "-out",
