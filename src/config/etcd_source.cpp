@@ -16,7 +16,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -51,15 +50,6 @@ Format format_by_name(std::string_view key, Format fallback) {
 }
 
 std::string ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
-
-// Full jitter: uniformly in [0, min(cap, initial * 2^attempt)).
-std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds initial, std::chrono::milliseconds cap) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::int64_t ceiling = initial.count();
-  for (int i = 0; i < attempt && ceiling < cap.count(); ++i) ceiling *= 2;
-  ceiling = std::max<std::int64_t>(1, std::min(ceiling, cap.count()));
-  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, ceiling - 1)(rng));
-}
 
 // Writes `content` to `path` atomically (a temp file in the same directory, fsync, rename)
 // with mode 0600: a reader sees the old or the new cache, never half of one.
@@ -125,30 +115,18 @@ class EtcdSourceImpl final : public EtcdSource {
   }
 
   void start(std::function<void()> changed) override {
-    if (thread_ && thread_pid_ != ::getpid()) {
-      // A fork() child: the parent's thread does not exist here, and its connections are
-      // the parent's. Leak both deliberately; start afresh.
-      (void)thread_.release();
+    if (worker_.inherited()) {
+      // A fork() child: the connections are the parent's. Leak them deliberately (closing
+      // them could end the parent's TLS sessions); start afresh.
       (void)client_.release();
       client_ = std::make_unique<etcd_wire::Client>(options_);
     }
-    if (thread_) return;
     changed_ = std::move(changed);
-    stopping_.store(false);
-    thread_pid_ = ::getpid();
-    thread_ = std::make_unique<std::thread>([this] { run(); });
+    worker_.start([this] { run(); });
   }
 
   void stop() override {
-    if (!thread_ || thread_pid_ != ::getpid()) return;
-    {
-      std::lock_guard l(sleep_mu_);
-      stopping_.store(true);
-    }
-    sleep_cv_.notify_all();
-    client_->interrupt();
-    thread_->join();
-    thread_.reset();
+    worker_.stop([this] { client_->interrupt(); });
   }
 
   std::optional<std::string> problem() const override {
@@ -385,11 +363,7 @@ class EtcdSourceImpl final : public EtcdSource {
     if (changed_) changed_();
   }
 
-  // Sleeps up to d; false if stop() came first.
-  bool sleep_for(std::chrono::milliseconds d) {
-    std::unique_lock l(sleep_mu_);
-    return !sleep_cv_.wait_for(l, d, [this] { return stopping_.load(); });
-  }
+  bool sleep_for(std::chrono::milliseconds d) { return worker_.sleep_for(d); }
 
   void set_link_problem(std::string p) {
     std::lock_guard l(mu_);
@@ -400,7 +374,7 @@ class EtcdSourceImpl final : public EtcdSource {
     int attempt = 0;
     bool first_stream = true;
     bool logged_outage = false;
-    while (!stopping_.load()) {
+    while (!worker_.stopping()) {
       bool range_needed;
       {
         std::lock_guard l(mu_);
@@ -408,13 +382,13 @@ class EtcdSourceImpl final : public EtcdSource {
       }
       if (range_needed) {
         auto r = full_range(options_.request_timeout);
-        if (stopping_.load()) break;
+        if (worker_.stopping()) break;
         if (!r) {
           set_link_problem(fmt::format("{}: cannot read: {}; keeping the last good values, retrying", name(),
                                        r.error().message));
           if (!logged_outage) log_->warn("config: {}", *problem());
           logged_outage = true;
-          if (!sleep_for(full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
+          if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
           continue;
         }
         notify();
@@ -428,7 +402,7 @@ class EtcdSourceImpl final : public EtcdSource {
       std::string why;
       bool resync = false;
       auto r = watch_once(why, resync, logged_outage, attempt);
-      if (stopping_.load()) break;
+      if (worker_.stopping()) break;
       if (Clock::now() - started >= options_.healthy_after) attempt = 0;
       if (resync) {
         std::lock_guard l(mu_);
@@ -439,7 +413,7 @@ class EtcdSourceImpl final : public EtcdSource {
       set_link_problem(fmt::format("{}: watch lost ({}); reconnecting", name(), why));
       if (!logged_outage) log_->warn("config: {}", *problem());
       logged_outage = true;
-      if (!sleep_for(full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
+      if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
     }
   }
 
@@ -507,10 +481,10 @@ class EtcdSourceImpl final : public EtcdSource {
       ++stats_.responses_applied;
       l.unlock();
       notify();  // one response, one version
-      return stopping_.load() ? Next::Stop : Next::Continue;
+      return worker_.stopping() ? Next::Stop : Next::Continue;
     };
     auto tick = [&]() -> Next {
-      if (stopping_.load()) return Next::Stop;
+      if (worker_.stopping()) return Next::Stop;
       const auto now = Clock::now();
       if (now - last_line > idle_deadline) {
         why = fmt::format("silent for more than {} ({} x the progress interval)", ms(idle_deadline),
@@ -579,11 +553,7 @@ class EtcdSourceImpl final : public EtcdSource {
   std::int64_t cache_revision_ = -1;
 
   std::function<void()> changed_;
-  std::unique_ptr<std::thread> thread_;
-  pid_t thread_pid_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::mutex sleep_mu_;
-  std::condition_variable sleep_cv_;
+  transport::Worker worker_;  // last: stopped (joined) before the state above goes
 };
 
 }  // namespace

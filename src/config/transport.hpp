@@ -4,7 +4,11 @@
 // without touching the protocol code. Internal to the config part.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,5 +61,38 @@ class Transport {
 
 // libcurl (one multi handle per Transport, so interrupt() wakes it at once).
 std::unique_ptr<Transport> curl(const TlsOptions& tls);
+
+}  // namespace relive::config::transport
+
+namespace relive::config::transport {
+
+// Reconnect delay with full jitter: uniformly in [0, min(cap, initial * 2^attempt)), so
+// that a fleet that lost its server at the same moment comes back spread out.
+std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds initial, std::chrono::milliseconds cap);
+
+// The one background thread of a remote source: started by Source::start(), stopped (and
+// joined) by Source::stop(), with a sleep that stop() cuts short. In a fork() child the
+// parent's thread does not exist: start() then forgets it (never joins it) and starts anew.
+class Worker {
+ public:
+  ~Worker() { stop({}); }
+  // Runs body on a new thread unless one runs already (in this process).
+  void start(std::function<void()> body);
+  // Sets stopping(), calls interrupt (to cut a network call short), joins.
+  void stop(const std::function<void()>& interrupt);
+  bool stopping() const { return stopping_.load(); }
+  // Sleeps up to d; false if stop() came first.
+  bool sleep_for(std::chrono::milliseconds d);
+  // True in a fork() child whose parent had started the thread (the caller then replaces
+  // whatever the old thread was using before start()).
+  bool inherited() const;
+
+ private:
+  std::unique_ptr<std::thread> thread_;
+  int pid_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
 
 }  // namespace relive::config::transport

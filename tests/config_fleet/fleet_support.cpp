@@ -340,4 +340,109 @@ Nginx::Nginx(fs::path root) {
 Nginx::~Nginx() { process_.reset(); }
 std::string Nginx::url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
 
+// --- ConsulStandin -----------------------------------------------------------------
+
+ConsulStandin::ConsulStandin() {
+  listen_fd_ = bind_loopback_tcp(&port_, true);
+  ::listen(listen_fd_, 64);
+  acceptor_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::lock_guard l(mu_);
+      handlers_.emplace_back([this, c] { serve(c); });
+    }
+  });
+}
+ConsulStandin::~ConsulStandin() {
+  stop_ = true;
+  cv_.notify_all();
+  acceptor_.join();
+  std::vector<std::thread> hs;
+  {
+    std::lock_guard l(mu_);
+    hs.swap(handlers_);
+  }
+  for (auto& t : hs) t.join();
+  ::close(listen_fd_);
+}
+std::string ConsulStandin::url(const std::string& key) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/v1/kv/" + key + "?raw";
+}
+void ConsulStandin::put(const std::string& key, const std::string& value) {
+  std::lock_guard l(mu_);
+  kv_[key] = value;
+  ++index_;
+  cv_.notify_all();
+}
+void ConsulStandin::remove(const std::string& key) {
+  std::lock_guard l(mu_);
+  kv_.erase(key);
+  ++index_;
+  cv_.notify_all();
+}
+void ConsulStandin::restore(std::uint64_t index, const std::string& key, const std::string& value) {
+  std::lock_guard l(mu_);
+  kv_[key] = value;
+  index_ = index;
+  cv_.notify_all();
+}
+std::uint64_t ConsulStandin::index() {
+  std::lock_guard l(mu_);
+  return index_;
+}
+
+void ConsulStandin::serve(int fd) {
+  std::string in;
+  char buf[4096];
+  while (!stop_) {
+    // One request (GET, no body) per loop; keep-alive like Consul.
+    size_t end;
+    while ((end = in.find("\r\n\r\n")) == std::string::npos) {
+      pollfd p{fd, POLLIN, 0};
+      if (stop_) { ::close(fd); return; }
+      if (::poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) { ::close(fd); return; }
+      in.append(buf, static_cast<size_t>(n));
+    }
+    std::string head = in.substr(0, end);
+    in.erase(0, end + 4);
+    ++requests_;
+    std::string target = head.substr(head.find(' ') + 1);
+    target = target.substr(0, target.find(' '));
+    std::string path = target.substr(0, target.find('?'));
+    std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    auto param = [&](const std::string& name) -> std::optional<std::string> {
+      for (size_t pos = 0; pos < query.size();) {
+        size_t amp = query.find('&', pos);
+        std::string item = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+        if (item.starts_with(name + "=")) return item.substr(name.size() + 1);
+        if (amp == std::string::npos) break;
+        pos = amp + 1;
+      }
+      return std::nullopt;
+    };
+    const std::string key = path.starts_with("/v1/kv/") ? path.substr(7) : "";
+    std::unique_lock l(mu_);
+    if (auto idx = param("index")) {
+      const std::uint64_t want = std::stoull(*idx);
+      std::chrono::milliseconds wait = 300s;
+      if (auto w = param("wait")) wait = std::chrono::milliseconds(static_cast<long>(std::stod(*w) * 1000));
+      // Blocks while the index equals the one the client has seen.
+      cv_.wait_for(l, wait, [&] { return stop_ || index_ != want; });
+    }
+    auto it = kv_.find(key);
+    std::string body = it == kv_.end() ? "" : it->second;
+    std::string resp = std::string(it == kv_.end() ? "HTTP/1.1 404 Not Found" : "HTTP/1.1 200 OK") +
+                       "\r\nContent-Type: application/json\r\nX-Consul-Index: " + std::to_string(index_) +
+                       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    l.unlock();
+    if (::write(fd, resp.data(), resp.size()) < 0) { ::close(fd); return; }
+  }
+  ::close(fd);
+}
+
 }  // namespace relive::fleet_test

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -111,6 +113,36 @@ class Nginx {
   TempDir dir_;
   std::uint16_t port_ = 0;
   std::unique_ptr<Process> process_;
+};
+
+// A stand-in for Consul's KV HTTP API (Consul is not packaged in Debian), following its
+// documented blocking queries: GET /v1/kv/KEY?raw[&index=N&wait=Ds] answers at once when
+// N is absent or differs from the current index, else when the index changes or the wait
+// ends; every answer carries X-Consul-Index; a missing key is a 404 (with the index).
+class ConsulStandin {
+ public:
+  ConsulStandin();
+  ~ConsulStandin();
+  std::string url(const std::string& key) const;  // .../v1/kv/KEY?raw
+  void put(const std::string& key, const std::string& value);  // index + 1
+  void remove(const std::string& key);                          // index + 1
+  // Sets the index back (a restored cluster), with a new value for key.
+  void restore(std::uint64_t index, const std::string& key, const std::string& value);
+  std::uint64_t index();
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve(int fd);
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t index_ = 1;
+  std::map<std::string, std::string> kv_;
+  std::thread acceptor_;
+  std::vector<std::thread> handlers_;
 };
 
 }  // namespace relive::fleet_test
