@@ -338,6 +338,7 @@ Nginx::Nginx(fs::path root) {
   EXPECT_TRUE(up) << "nginx did not start: " << process_->output();
 }
 Nginx::~Nginx() { process_.reset(); }
+std::size_t Nginx::requests() const { return read_complete_lines(dir_ / "logs/access.log").size(); }
 std::string Nginx::url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
 
 // --- ConsulStandin -----------------------------------------------------------------

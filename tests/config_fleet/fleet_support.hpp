@@ -108,6 +108,8 @@ class Nginx {
   explicit Nginx(fs::path root);
   ~Nginx();
   std::string url(const std::string& path) const;
+  // Requests served so far (lines of its access log).
+  std::size_t requests() const;
 
  private:
   TempDir dir_;
