@@ -393,6 +393,10 @@ class EtcdSourceImpl final : public EtcdSource {
         }
         notify();
       }
+      if (!first_stream && attempt > 0 && !probe()) {
+        if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
+        continue;
+      }
       if (!first_stream) {
         std::lock_guard l(mu_);
         ++stats_.reconnects;
@@ -415,6 +419,20 @@ class EtcdSourceImpl final : public EtcdSource {
       logged_outage = true;
       if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
     }
+  }
+
+  // Before a reconnect's watch: a count_only range of one key, with a short timeout. A
+  // restarting etcd accepts connections before it serves them; without the probe, every
+  // watch sent during its start-up would be answered at the same moment (a herd). With it,
+  // only the probes in flight then succeed at once; the rest come back at their jittered
+  // retries.
+  bool probe() {
+    // Long enough for an authentication (bcrypt on the server), short against a herd.
+    const auto timeout = std::min(std::max(options_.backoff_initial, std::chrono::milliseconds(500)), options_.request_timeout);
+    auto r = client_->range(key_, end_, 0, 1, true, timeout);
+    if (!r && !worker_.stopping())
+      set_link_problem(fmt::format("{}: etcd does not answer ({}); retrying", name(), r.error().message));
+    return r.ok();
   }
 
   // One watch stream from applied+1 until it dies (why) or needs a re-read (resync).

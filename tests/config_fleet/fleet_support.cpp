@@ -210,7 +210,7 @@ std::map<std::string, std::string> Etcd::range(const std::string& prefix) {
 }
 
 std::string Etcd::etcdctl(std::vector<std::string> args) {
-  std::vector<std::string> argv = {"etcdctl", "--endpoints", endpoint()};
+  std::vector<std::string> argv = {"etcdctl", "--endpoints", endpoint(), "--command-timeout=15s"};
   if (options_.tls)
     argv.insert(argv.end(), {"--cacert", options_.tls->ca.string(), "--cert", options_.tls->client_cert.string(),
                              "--key", options_.tls->client_key.string()});

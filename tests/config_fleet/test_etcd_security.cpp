@@ -69,7 +69,11 @@ TEST(FleetEtcdAuth, ExpiredTokenIsRenewedAndARestartIsSurvived) {
   etcd.kill();
   etcd.start();
   etcd.etcdctl({"put", "/app/a", "3"});
-  ASSERT_TRUE(eventually([&] { return c->get<std::string>("a", "") == "3"; }, 15s));
+  ASSERT_TRUE(eventually([&] { return c->get<std::string>("a", "") == "3"; }, 15s))
+      << (c->status().source_problems.empty() ? "" : c->status().source_problems[0]) << " rev "
+      << source->stats().revision << " reconnects " << source->stats().reconnects
+      << " events " << source->stats().events_applied << " reads " << source->stats().full_reads << " checks "
+      << source->stats().checks;
 }
 
 TEST(FleetEtcdTls, ClientCertificateWorksAndABadCaIsOneClearLine) {
