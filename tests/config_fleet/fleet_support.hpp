@@ -74,6 +74,7 @@ class Etcd {
 
  private:
   std::string post(const std::string& path, const std::string& body);
+  bool post_once(const std::string& path, const std::string& body, std::string& out);
   Options options_;
   TempDir dir_;
   std::uint16_t client_port_ = 0, peer_port_ = 0;
