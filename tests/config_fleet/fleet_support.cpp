@@ -295,7 +295,7 @@ void Partition::run() {
           int u = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
           sockaddr_in addr{};
           addr.sin_family = AF_INET;
-          addr.sin_port = htons(target_);
+          addr.sin_port = htons(target_.load());
           addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
           if (::connect(u, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) pairs.emplace_back(c, u);
           else { ::close(c); ::close(u); }

@@ -91,10 +91,14 @@ class Partition {
   std::uint16_t port() const { return port_; }
   void cut();
   void heal();
+  // Forwards new connections to another port from now on (another etcd "restored" at
+  // the same address).
+  void retarget(std::uint16_t target) { target_ = target; }
 
  private:
   void run();
-  std::uint16_t target_, port_ = 0;
+  std::atomic<std::uint16_t> target_;
+  std::uint16_t port_ = 0;
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};
   std::atomic<bool> cut_{false}, stop_{false};

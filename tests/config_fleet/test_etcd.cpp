@@ -46,7 +46,9 @@ TEST(FleetEtcd, InitialLoadPutDeleteAndPrefixIsolation) {
   etcd.put("/app/workers", "4");
   etcd.put("/app2/leak", "no");
   const auto rev = etcd.put("/other/leak", "no");
-  auto source = cfg::etcd(fast(etcd.endpoint(), "/app"));  // no trailing slash: /app2 must not match
+  auto o = fast(etcd.endpoint(), "/app");  // no trailing slash: /app2 must not match
+  o.page_size = 2;                         // three keys: two pages, both at one revision
+  auto source = cfg::etcd(o);
   auto c = cfg::Config::open(with({source}));
   ASSERT_TRUE(c) << c.error().message;
   auto snap = c->pin();
@@ -254,6 +256,28 @@ TEST(FleetEtcd, CompactionWhileBehindRereadsOnceAndConverges) {
   EXPECT_EQ(s.compactions, 1u);
   EXPECT_EQ(s.full_reads, 2u) << "one re-read after the compaction";
   EXPECT_EQ(c->version(), 2u) << "what differs, published once";
+}
+
+// etcd replaced behind the same address by another cluster at a lower revision (a restore
+// from a backup): re-read and accepted.
+TEST(FleetEtcd, AnotherClusterAtALowerRevisionIsReReadAndAccepted) {
+  Etcd first;
+  for (int i = 0; i < 10; ++i) first.put("/app/a", "old" + std::to_string(i));
+  Etcd second;
+  second.put("/app/a", "restored");
+  Partition link(first.port());
+  auto source = cfg::etcd(fast("http://127.0.0.1:" + std::to_string(link.port()), "/app/"));
+  auto c = cfg::Config::open(with({source}));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(has(*c, "a", "old9"));
+  link.retarget(second.port());
+  link.cut();
+  link.heal();
+  ASSERT_TRUE(eventually([&] { return has(*c, "a", "restored"); }, 15s));
+  EXPECT_EQ(source->stats().full_reads, 2u);
+  EXPECT_EQ(source->stats().revision, second.revision());
+  second.put("/app/a", "after");
+  ASSERT_TRUE(eventually([&] { return has(*c, "a", "after"); }, 15s));
 }
 
 TEST(FleetEtcd, ConsistencyCheckRuns) {
