@@ -384,8 +384,15 @@ class EtcdSourceImpl final : public EtcdSource {
         auto r = full_range(options_.request_timeout);
         if (worker_.stopping()) break;
         if (!r) {
-          set_link_problem(fmt::format("{}: cannot read: {}; keeping the last good values, retrying", name(),
-                                       r.error().message));
+          {
+            std::lock_guard l(mu_);
+            // Until etcd answers, a cache boot stays "stale" in status(), whatever the error.
+            link_problem_ = stats_.from_cache
+                                ? fmt::format("{}: stale: serving the cache file {} (revision {}); etcd: {}; retrying",
+                                              name(), options_.cache_file.string(), applied_, r.error().message)
+                                : fmt::format("{}: cannot read: {}; keeping the last good values, retrying", name(),
+                                              r.error().message);
+          }
           if (!logged_outage) log_->warn("config: {}", *problem());
           logged_outage = true;
           if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
