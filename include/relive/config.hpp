@@ -362,6 +362,10 @@ class Source {
   // allocating) whenever it is not inside `changed`.
   virtual void start(std::function<void()> changed) { (void)changed; }
   virtual void stop() {}
+  // A source that serves its last good data while it cannot reach its origin (a remote
+  // center that is down, a cache file at start-up) says why here, one line; nullopt when it
+  // is current. Shown in Config::status().source_problems. Any thread.
+  virtual std::optional<std::string> problem() const { return std::nullopt; }
 };
 
 enum class Format { Auto, Json, Yaml, Toml };  // Auto: by extension (.json .yaml .yml .toml)
@@ -418,6 +422,9 @@ struct Status {
   // The last failed resource rebuild ("db: rebuilding the resource for version 4 failed:
   // ...; keeping the previous one"), until that resource is rebuilt successfully.
   std::optional<std::string> resource_error;
+  // Source::problem() of each source that has one ("etcd://127.0.0.1:2379/app/: stale:
+  // serving the cache file ... (revision 42); ...").
+  std::vector<std::string> source_problems;
 };
 
 namespace detail {

@@ -574,8 +574,14 @@ Subscription Config::subscribe(std::string prefix, std::function<void(const Upda
 Result<bool> Config::reload() { return core_->reload(); }
 
 Status Config::status() const {
-  std::lock_guard s(core_->status_mu);
-  return core_->status;
+  Status out;
+  {
+    std::lock_guard s(core_->status_mu);
+    out = core_->status;
+  }
+  for (const auto& source : core_->options.sources)
+    if (auto p = source->problem()) out.source_problems.push_back(std::move(*p));
+  return out;
 }
 
 const Redactor& Config::redactor() const { return core_->redactor; }

@@ -2,10 +2,14 @@
 //
 //   relive config check [--json] [-q] [--env PREFIX] [--set KEY=VALUE]... [--secret GLOB]... FILE...
 //   relive config show  [--explain] [--json] [--env PREFIX] [--set KEY=VALUE]... FILE...
-//   relive config watch [--env PREFIX] [--set KEY=VALUE]... FILE...
+//   relive config watch [--json] [--env PREFIX] [--set KEY=VALUE]... FILE...
 //
 // FILE is a JSON, YAML or TOML file (by extension) or a directory (conf.d: its files in name
-// order). Sources layer in the order given — files, then --env, then --set — later ones
+// order), or a remote source: etcd://HOST:PORT/PREFIX (every key under PREFIX a leaf; with
+// --etcd-document the one key holding a document; --etcd-user/--etcd-cacert/--etcd-cert/
+// --etcd-key or etcdctl's ETCDCTL_USER/ETCDCTL_PASSWORD/ETCDCTL_CACERT/ETCDCTL_CERT/
+// ETCDCTL_KEY; TLS options switch to https), or http(s)://URL of a document (polled with
+// ETag; --http-long-poll for Consul's blocking queries). Sources layer in the order given — files, then --env, then --set — later ones
 // overriding earlier ones, exactly as Config::open would with the same list.
 //
 // check  loads and validates once; prints the merged result (one "key = value" a line, or
@@ -16,7 +20,9 @@
 // watch  prints the merged result, then every new version as a diff as it is published
 //        ("version 4 at 12:01:33", then "~ db.timeout: 5s -> 10s" lines), and each failed
 //        reload as one line on stderr ("...; keeping version 3 from 12:01:02"). Runs until
-//        SIGINT/SIGTERM (exit 0). A first load that fails exits 1.
+//        SIGINT/SIGTERM (exit 0). A first load that fails exits 1. With --json: one line per
+//        version, {"version":N,"at":"12:01:33","changes":[{"key":..,"old":..,"new":..}]}
+//        (an absent side is null; secrets "***").
 // Secrets (default patterns *password*, *secret*, *token*, *key; more with --secret) are
 // shown as ***. Usage errors (unknown flag, no FILE) exit 2.
 #include <pthread.h>
@@ -27,6 +33,8 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -36,6 +44,8 @@
 
 #include "commands.hpp"
 #include "relive/config.hpp"
+#include "relive/config_remote.hpp"
+#include "relive/json_string.hpp"
 
 namespace relive::cli {
 namespace {
@@ -52,21 +62,82 @@ struct SourceFlags {
   std::string env_prefix;
   std::vector<std::string> sets;
   std::vector<std::string> secrets;
+  // Remote sources (etcd://, http(s)://).
+  bool etcd_document = false;
+  std::string etcd_user, etcd_password, etcd_cacert, etcd_cert, etcd_key, etcd_cache;
+  bool http_long_poll = false;
+  std::string http_interval;
 };
 
+std::string env_or(const char* name, const std::string& value) {
+  if (!value.empty()) return value;
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// etcd://HOST:PORT/PREFIX -> the source's options (etcdctl's environment as defaults).
+cfg::EtcdOptions etcd_options(const std::string& url, const SourceFlags& flags) {
+  std::string rest = url.substr(std::string("etcd://").size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  const std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
+  cfg::EtcdOptions o;
+  o.tls.ca_file = env_or("ETCDCTL_CACERT", flags.etcd_cacert);
+  o.tls.cert_file = env_or("ETCDCTL_CERT", flags.etcd_cert);
+  o.tls.key_file = env_or("ETCDCTL_KEY", flags.etcd_key);
+  const bool tls = !o.tls.ca_file.empty() || !o.tls.cert_file.empty();
+  o.endpoints = {(tls ? "https://" : "http://") + authority};
+  if (flags.etcd_document) o.document_key = path;
+  else o.prefix = path;
+  std::string user = env_or("ETCDCTL_USER", flags.etcd_user);
+  o.password = env_or("ETCDCTL_PASSWORD", flags.etcd_password);
+  if (auto colon = user.find(':'); colon != std::string::npos) {  // etcdctl's user:password
+    o.password = user.substr(colon + 1);
+    user.resize(colon);
+  }
+  o.username = user;
+  if (!flags.etcd_cache.empty()) o.cache_file = flags.etcd_cache;
+  return o;
+}
+
 void add_source_flags(CLI::App& sub, SourceFlags& flags) {
-  sub.add_option("FILE", flags.files, "Configuration files (.json .yaml .yml .toml) or directories, lowest precedence first")
+  sub.add_option("FILE", flags.files, "Configuration files (.json .yaml .yml .toml), directories, etcd://HOST:PORT/PREFIX or http(s)://URL, lowest precedence first")
       ->required();
   sub.add_option("--env", flags.env_prefix, "Also read PREFIX_A__B=v environment variables as a.b (after the files)");
   sub.add_option("--set", flags.sets, "Override KEY=VALUE (repeatable; highest precedence)");
   sub.add_option("--secret", flags.secrets, "Also hide keys matching GLOB as *** (repeatable)");
+  sub.add_flag("--etcd-document", flags.etcd_document, "etcd://HOST:PORT/KEY names one key holding a JSON/YAML/TOML document");
+  sub.add_option("--etcd-user", flags.etcd_user, "etcd USER or USER:PASSWORD (default $ETCDCTL_USER)");
+  sub.add_option("--etcd-password", flags.etcd_password, "etcd password (default $ETCDCTL_PASSWORD)");
+  sub.add_option("--etcd-cacert", flags.etcd_cacert, "CA bundle for etcd over https (default $ETCDCTL_CACERT)");
+  sub.add_option("--etcd-cert", flags.etcd_cert, "Client certificate for etcd (default $ETCDCTL_CERT)");
+  sub.add_option("--etcd-key", flags.etcd_key, "Its private key (default $ETCDCTL_KEY)");
+  sub.add_option("--etcd-cache", flags.etcd_cache, "Cache file: start from it while etcd is down");
+  sub.add_flag("--http-long-poll", flags.http_long_poll, "http(s):// sources use Consul blocking queries (?index=N&wait=...)");
+  sub.add_option("--http-interval", flags.http_interval, "Polling interval of http(s):// sources (default 30s)");
 }
 
-cfg::Options make_options(const SourceFlags& flags, bool watch) {
+cfg::Options make_options(const SourceFlags& flags, bool watch, const std::string& logger = {}) {
   cfg::Options options;
   for (const auto& f : flags.files) {
     std::error_code ec;
-    if (fs::is_directory(f, ec)) {
+    if (f.starts_with("etcd://")) {
+      auto o = etcd_options(f, flags);
+      o.logger = logger;
+      options.sources.push_back(cfg::etcd(std::move(o)));
+    } else if (f.starts_with("http://") || f.starts_with("https://")) {
+      cfg::HttpOptions o;
+      o.url = f;
+      o.long_poll = flags.http_long_poll;
+      if (!flags.http_interval.empty()) {
+        auto d = cfg::parse_duration(flags.http_interval);
+        if (!d || *d <= std::chrono::nanoseconds(0))
+          throw std::invalid_argument("--http-interval " + flags.http_interval + ": expected a duration (30s, 1m)");
+        o.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      }
+      o.logger = logger;
+      options.sources.push_back(cfg::http(std::move(o)));
+    } else if (fs::is_directory(f, ec)) {
       options.sources.push_back(cfg::directory(f));
     } else {
       options.sources.push_back(cfg::file(f));
@@ -123,7 +194,23 @@ void wait_for_stop_signal() {
   sigwait(&stop, &sig);
 }
 
-int watch(const SourceFlags& flags) {
+// {"version":4,"at":"12:01:33","changes":[{"key":"db.timeout","old":"5s","new":"10s"}]}
+std::string json_line(const cfg::Update& update, const cfg::Redactor& redactor) {
+  std::string line = "{\"version\":" + std::to_string(update.version) + ",\"at\":" +
+                     json_string(clock_time(update.snapshot.loaded_at())) + ",\"changes\":[";
+  bool first = true;
+  for (const auto& ch : update.changes) {
+    if (!first) line += ',';
+    first = false;
+    auto side = [&](const std::optional<std::string>& v) {
+      return v ? json_string(redactor.show(ch.key, *v)) : std::string("null");
+    };
+    line += "{\"key\":" + json_string(ch.key) + ",\"old\":" + side(ch.old_value) + ",\"new\":" + side(ch.new_value) + "}";
+  }
+  return line + "]}";
+}
+
+int watch(const SourceFlags& flags, bool json) {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -138,7 +225,7 @@ int watch(const SourceFlags& flags) {
   logger->set_level(spdlog::level::warn);
   spdlog::register_logger(logger);
 
-  cfg::Options options = make_options(flags, /*watch=*/true);
+  cfg::Options options = make_options(flags, /*watch=*/true, logger->name());
   options.logger = logger->name();
   const cfg::Redactor redactor(options.secret_patterns);
   auto opened = cfg::Config::open(std::move(options));
@@ -150,14 +237,21 @@ int watch(const SourceFlags& flags) {
   std::optional<cfg::Config> config(std::move(*opened));
   {
     auto first = config->pin();
-    print("version " + std::to_string(first->version()) + " at " + clock_time(first->loaded_at()));
-    print(cfg::format_flat(*first, redactor));
+    if (json) {
+      // Version 1 as a change from nothing: every key "new".
+      print(json_line(cfg::Update{first->version(), cfg::diff(cfg::Snapshot(), *first), *first}, redactor));
+    } else {
+      print("version " + std::to_string(first->version()) + " at " + clock_time(first->loaded_at()));
+      print(cfg::format_flat(*first, redactor));
+    }
   }
-  auto subscription = config->subscribe("", [&redactor](const cfg::Update& update) {
-    print("version " + std::to_string(update.version) + " at " + clock_time(update.snapshot.loaded_at()) +
-          "\n" + cfg::format_diff(update.changes, redactor));
+  auto subscription = config->subscribe("", [&redactor, json](const cfg::Update& update) {
+    if (json) print(json_line(update, redactor));
+    else print("version " + std::to_string(update.version) + " at " + clock_time(update.snapshot.loaded_at()) +
+               "\n" + cfg::format_diff(update.changes, redactor));
   });
-  std::fprintf(stderr, "relive config: watching %zu file(s); Ctrl-C to stop\n", flags.files.size());
+  for (const auto& p : config->status().source_problems) std::fprintf(stderr, "relive config: %s\n", p.c_str());
+  std::fprintf(stderr, "relive config: watching %zu source(s); Ctrl-C to stop\n", flags.files.size());
   wait_for_stop_signal();
   subscription.reset();
   config.reset();  // stops the watcher and the dispatcher before the logger goes
@@ -188,8 +282,10 @@ int run_config(int argc, char** argv) {
   show->add_flag("--explain", explain, "Name the source (file:line:col, env var, override) of each key");
 
   SourceFlags watch_flags;
+  bool watch_json = false;
   auto* watch_cmd = app.add_subcommand("watch", "Print every new version as a diff as it happens");
   add_source_flags(*watch_cmd, watch_flags);
+  watch_cmd->add_flag("--json", watch_json, "One JSON line per version: the changed keys, old and new values");
 
   try {
     app.parse(argc, argv);
@@ -206,7 +302,7 @@ int run_config(int argc, char** argv) {
   try {
     if (*check) return check_or_show(check_flags, check_json, false, check_quiet, true);
     if (*show) return check_or_show(show_flags, show_json, explain, false, false);
-    return watch(watch_flags);
+    return watch(watch_flags, watch_json);
   } catch (const std::exception& e) {  // a bug, but still one line and a non-zero exit
     std::fprintf(stderr, "relive config: %s\n", e.what());
     return kConfigError;

@@ -1,0 +1,98 @@
+// The small HTTP/1.1 transport the remote sources (etcd, http) speak through: one request
+// and its response, or one streaming request whose body arrives as newline-delimited
+// lines (etcd's watch). Behind an interface so that another transport (gRPC) can be added
+// without touching the protocol code. Internal to the config part.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relive/config_remote.hpp"
+#include "relive/error.hpp"
+
+namespace relive::config::transport {
+
+struct Request {
+  std::string method = "GET";  // GET or POST
+  std::string url;
+  std::string body;                  // POST body
+  std::vector<std::string> headers;  // "Name: value"
+  std::chrono::milliseconds timeout{5000};  // whole request (not used for streams)
+};
+
+struct Response {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased; last one wins
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// What a stream's line handler says.
+enum class Next { Continue, Stop };
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // One request. Error: could not connect, timed out, interrupted, TLS failure (the
+  // message names the URL). A non-2xx status is a Response, not an Error.
+  virtual Result<Response> send(const Request& request) = 0;
+  // A streaming request: on_line(line) for each complete line of the body (without '\n');
+  // tick() at least every 50 ms (its Stop ends the stream: idle deadline, a check due).
+  // Returns the HTTP status once the stream ends (by the server, or by Stop); Error as
+  // for send(). Both callbacks run on the calling thread.
+  virtual Result<long> stream(const Request& request, const std::function<Next(std::string_view)>& on_line,
+                              const std::function<Next()>& tick) = 0;
+  // From any thread: makes the current and every later send()/stream() return an Error
+  // promptly ("interrupted"). Used by Source::stop().
+  virtual void interrupt() = 0;
+};
+
+// libcurl (one multi handle per Transport, so interrupt() wakes it at once).
+std::unique_ptr<Transport> curl(const TlsOptions& tls);
+
+}  // namespace relive::config::transport
+
+namespace relive::config::transport {
+
+// Reconnect delay with full jitter: uniformly in [0, min(cap, initial * 2^attempt)), so
+// that a fleet that lost its server at the same moment comes back spread out.
+std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds initial, std::chrono::milliseconds cap);
+
+// The one background thread of a remote source: started by Source::start(), stopped (and
+// joined) by Source::stop(), with a sleep that stop() cuts short. In a fork() child the
+// parent's thread does not exist: start() then forgets it (never joins it) and starts anew.
+class Worker {
+ public:
+  ~Worker() { stop({}); }
+  // Runs body on a new thread unless one runs already (in this process).
+  void start(std::function<void()> body);
+  // Sets stopping(), calls interrupt (to cut a network call short), joins.
+  void stop(const std::function<void()>& interrupt);
+  bool stopping() const { return stopping_.load(); }
+  // Sleeps up to d; false if stop() came first.
+  bool sleep_for(std::chrono::milliseconds d);
+  // True in a fork() child whose parent had started the thread (the caller then replaces
+  // whatever the old thread was using before start()).
+  bool inherited() const;
+
+ private:
+  std::unique_ptr<std::thread> thread_;
+  int pid_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace relive::config::transport
