@@ -107,6 +107,20 @@ class EtcdSource : public Source {
 // revision. Options are checked at the first load.
 std::shared_ptr<EtcdSource> etcd(EtcdOptions options);
 
+// etcd://HOST:PORT/PREFIX as EtcdOptions, the way etcdctl users expect: one endpoint
+// HOST:PORT (https when a CA or a client certificate is given), every key under PREFIX a
+// leaf (with `document`, PREFIX names the one key holding a whole document), and
+// credentials and TLS files from etcdctl's environment: ETCDCTL_USER ("user" or
+// "user:password"), ETCDCTL_PASSWORD, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY. The
+// command's --etcd-* flags and the Python module both start from this. Fails on a URL that
+// is not etcd://HOST:PORT[/PREFIX]. Any thread.
+Result<EtcdOptions> etcd_options_from_url(const std::string& url, bool document = false);
+
+// A source named by a URL, as `relive config` and the Python module accept them:
+// etcd://HOST:PORT/PREFIX (etcd_options_from_url) or http(s)://... (HttpOptions defaults).
+// Fails on any other scheme, naming it. Any thread.
+Result<std::shared_ptr<Source>> remote_source_from_url(const std::string& url);
+
 struct HttpOptions {
   std::string url;  // http:// or https://, returning one JSON/YAML/TOML document
   // Auto: from the Content-Type (json, yaml, toml), else the URL's extension, else YAML.

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "relive/config_remote.hpp"
+
 namespace relive::python {
 
 Result<std::shared_ptr<config::Source>> source_from_spec(const std::string& spec) {
@@ -17,8 +19,7 @@ Result<std::shared_ptr<config::Source>> source_from_spec(const std::string& spec
                  c == '+' || c == '-' || c == '.';
   }
   if (has_scheme) {
-    const std::string scheme = spec.substr(0, scheme_end);
-    return Error{spec + ": " + scheme + " sources are not supported in this build"};
+    return config::remote_source_from_url(spec);  // etcd://, http(s)://; other schemes fail
   }
   return config::file(spec);
 }

@@ -13,9 +13,9 @@
 
 namespace relive::python {
 
-// "path/to/app.yaml" (or "file://path") -> config::file(path); "scheme://..." for a scheme
-// this build has no source for (etcd, http, https, consul) -> an Error saying so
-// ("etcd://127.0.0.1:2379/app/: etcd sources are not supported in this build"). Any thread.
+// "path/to/app.yaml" (or "file://path") -> config::file(path); etcd:// and http(s):// ->
+// config::remote_source_from_url (the same sources as `relive config`); another scheme ->
+// an Error naming it. Any thread.
 Result<std::shared_ptr<config::Source>> source_from_spec(const std::string& spec);
 
 }  // namespace relive::python

@@ -69,33 +69,27 @@ struct SourceFlags {
   std::string http_interval;
 };
 
-std::string env_or(const char* name, const std::string& value) {
-  if (!value.empty()) return value;
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// etcd://HOST:PORT/PREFIX -> the source's options (etcdctl's environment as defaults).
+// etcd://HOST:PORT/PREFIX -> the source's options: etcdctl's environment, then the flags.
 cfg::EtcdOptions etcd_options(const std::string& url, const SourceFlags& flags) {
-  std::string rest = url.substr(std::string("etcd://").size());
-  const auto slash = rest.find('/');
-  const std::string authority = rest.substr(0, slash);
-  const std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
-  cfg::EtcdOptions o;
-  o.tls.ca_file = env_or("ETCDCTL_CACERT", flags.etcd_cacert);
-  o.tls.cert_file = env_or("ETCDCTL_CERT", flags.etcd_cert);
-  o.tls.key_file = env_or("ETCDCTL_KEY", flags.etcd_key);
-  const bool tls = !o.tls.ca_file.empty() || !o.tls.cert_file.empty();
-  o.endpoints = {(tls ? "https://" : "http://") + authority};
-  if (flags.etcd_document) o.document_key = path;
-  else o.prefix = path;
-  std::string user = env_or("ETCDCTL_USER", flags.etcd_user);
-  o.password = env_or("ETCDCTL_PASSWORD", flags.etcd_password);
-  if (auto colon = user.find(':'); colon != std::string::npos) {  // etcdctl's user:password
-    o.password = user.substr(colon + 1);
-    user.resize(colon);
+  auto parsed = cfg::etcd_options_from_url(url, flags.etcd_document);
+  if (!parsed) throw std::invalid_argument(parsed.error().message);
+  cfg::EtcdOptions o = std::move(*parsed);
+  if (!flags.etcd_cacert.empty()) o.tls.ca_file = flags.etcd_cacert;
+  if (!flags.etcd_cert.empty()) o.tls.cert_file = flags.etcd_cert;
+  if (!flags.etcd_key.empty()) o.tls.key_file = flags.etcd_key;
+  if (!o.tls.ca_file.empty() || !o.tls.cert_file.empty()) {
+    for (auto& e : o.endpoints) {
+      if (e.starts_with("http://")) e = "https://" + e.substr(7);
+    }
   }
-  o.username = user;
+  if (!flags.etcd_password.empty()) o.password = flags.etcd_password;
+  if (!flags.etcd_user.empty()) {
+    o.username = flags.etcd_user;
+    if (auto colon = o.username.find(':'); colon != std::string::npos) {  // etcdctl's user:password
+      o.password = o.username.substr(colon + 1);
+      o.username.resize(colon);
+    }
+  }
   if (!flags.etcd_cache.empty()) o.cache_file = flags.etcd_cache;
   return o;
 }
