@@ -273,8 +273,10 @@ Result<OnBusy> parse_on_busy(std::string_view text);
 struct Event {
   enum class Kind { Changes, BuildStart, BuildEnd, Start, Stop, Exit, Error };
   Kind kind = Kind::Error;
-  std::vector<std::string> paths{};  // Changes: changed paths (relative to their root)
-  size_t path_count = 0;           // Changes: how many in total (paths may be capped)
+  // Changes: changed paths, each once, relative to the current directory (absolute when
+  // outside it); never empty. Capped at 100; path_count is how many in total.
+  std::vector<std::string> paths{};
+  size_t path_count = 0;
   bool rescan = false;             // Changes: events were lost; everything counts as changed
   pid_t pid = 0;                   // Start/Stop/Exit/BuildStart/BuildEnd
   std::optional<ExitStatus> status{};  // Exit/BuildEnd

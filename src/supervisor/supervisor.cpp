@@ -50,33 +50,43 @@ enum Tag : uint64_t {
 // one is ready).
 enum class Control { Build, Stop, Start, StartNext };
 
+std::filesystem::path current_dir() {
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  return ec ? std::filesystem::path("/") : cwd;
+}
+
+// A changed path as the user names it: relative to relive's current directory, or absolute
+// when it lies outside it; never empty, never with a trailing '/' (a watched root that is a
+// single file, or a re-created watched directory, is the root itself).
+std::string user_path(const std::filesystem::path& cwd, const watch::PathChange& change) {
+  std::filesystem::path full = change.full_path();
+  if (full.is_relative()) full = cwd / full;
+  full = full.lexically_normal();
+  if (full.filename().empty() && full.has_parent_path() && full != full.root_path()) full = full.parent_path();
+  auto rel = full.lexically_relative(cwd);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return full.generic_string();
+}
+
 // The paths of one or more batches, each once, in first-seen order.
 struct ChangeSet {
-  std::vector<std::string> relative;  // relative to their watched root (RELIVE_CHANGED_PATHS)
-  std::vector<std::string> display;   // as the user names them: root/path
+  std::vector<std::string> paths;  // as user_path() names them (RELIVE_CHANGED_PATHS, JSON)
   std::set<std::string> seen;
   bool rescan = false;
 
-  bool empty() const { return relative.empty() && !rescan; }
-  void add(const std::filesystem::path& root, const std::string& path) {
-    std::string shown = (root.empty() || root == ".") ? path : (root / path).lexically_normal().string();
-    if (!seen.insert(shown).second) return;
-    relative.push_back(path);
-    display.push_back(std::move(shown));
+  bool empty() const { return paths.empty() && !rescan; }
+  void add(std::string path) {
+    if (seen.insert(path).second) paths.push_back(std::move(path));
   }
   void merge(const ChangeSet& other) {
-    for (size_t i = 0; i < other.relative.size(); ++i) {
-      if (seen.insert(other.display[i]).second) {
-        relative.push_back(other.relative[i]);
-        display.push_back(other.display[i]);
-      }
-    }
+    for (const auto& p : other.paths) add(p);
     rescan = rescan || other.rescan;
   }
   std::string summary() const {
-    if (display.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
-    if (display.size() == 1) return display[0];
-    return fmt::format("{} and {} more", display[0], display.size() - 1);
+    if (paths.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
+    if (paths.size() == 1) return paths[0];
+    return fmt::format("{} and {} more", paths[0], paths.size() - 1);
   }
 };
 
@@ -127,6 +137,7 @@ struct Supervisor::Impl {
   int wakefd = -1;
   int backoff_fd = -1;
   std::string command_text;
+  std::filesystem::path cwd = current_dir();  // changed paths are shown relative to it
 
   std::unique_ptr<Child> child;
   // Zero-downtime (docs/zero-downtime.md): sockets bound once for relive's life; during
@@ -216,7 +227,9 @@ struct Supervisor::Impl {
       (void)ignored;
     }
     bool running = child && !child->status();
-    info(fmt::format("{} changed, {}", current.summary(), running ? "restarting" : "starting"));
+    // With a build, nothing restarts unless it succeeds: say what happens now.
+    const char* next_step = !opt.build.empty() ? "building" : running ? "restarting" : "starting";
+    info(fmt::format("{} changed, {}", current.summary(), next_step));
     if (!opt.build.empty()) controls.push_back(Control::Build);
     if (opt.graceful && running) {
       controls.push_back(Control::StartNext);
@@ -262,7 +275,7 @@ struct Supervisor::Impl {
     spec.argv = {opt.build};
     spec.shell = true;
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
     auto b = Child::start(spec);
     if (!b) {
       error(fmt::format("cannot run the build: {}; waiting for changes", b.error().message));
@@ -414,7 +427,7 @@ struct Supervisor::Impl {
     spec.argv = opt.command;
     spec.shell = opt.shell;
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
     current = ChangeSet{};
     hand_sockets(spec);
     return spec;
@@ -634,17 +647,15 @@ struct Supervisor::Impl {
     if (shutting_down) return;
     ChangeSet changes;
     changes.rescan = batch.rescan;
-    size_t total = 0;
     for (const auto& c : batch.changes) {
       if (!opt.exts.empty() && (c.is_dir || !has_ext(c.path, opt.exts))) {
         if (!(c.change == watch::Change::Renamed && has_ext(c.old_path, opt.exts))) continue;
       }
-      changes.add(c.root, c.path);
-      ++total;
+      changes.add(user_path(cwd, c));
     }
     if (changes.empty()) return;
-    Event e{.kind = Event::Kind::Changes, .path_count = total, .rescan = batch.rescan};
-    e.paths.assign(changes.relative.begin(), changes.relative.begin() + static_cast<long>(std::min<size_t>(changes.relative.size(), 100)));
+    Event e{.kind = Event::Kind::Changes, .path_count = changes.paths.size(), .rescan = batch.rescan};
+    e.paths.assign(changes.paths.begin(), changes.paths.begin() + static_cast<long>(std::min<size_t>(changes.paths.size(), 100)));
     emit(e);
     disarm_timer(backoff_fd);
     if (idle()) {
