@@ -26,6 +26,7 @@
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
+#include "terminal_writer.hpp"
 
 namespace relive::supervisor {
 
@@ -108,17 +109,18 @@ bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
   return std::find(exts.begin(), exts.end(), ext) != exts.end();
 }
 
-void arm_timer(int fd, std::chrono::milliseconds delay) {
+// False (errno set) if the timer could not be armed.
+bool arm_timer(int fd, std::chrono::milliseconds delay) {
   itimerspec spec{};
   auto ms = std::max<long long>(delay.count(), 1);
   spec.it_value.tv_sec = static_cast<time_t>(ms / 1000);
   spec.it_value.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
-  timerfd_settime(fd, 0, &spec, nullptr);
+  return timerfd_settime(fd, 0, &spec, nullptr) == 0;
 }
 
 void disarm_timer(int fd) {
   itimerspec spec{};
-  timerfd_settime(fd, 0, &spec, nullptr);
+  timerfd_settime(fd, 0, &spec, nullptr);  // cannot fail on a valid timerfd with a zero value
 }
 
 bool is_shutdown_signal(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
@@ -137,6 +139,7 @@ struct Supervisor::Impl {
   int wakefd = -1;
   int backoff_fd = -1;
   std::string command_text;
+  TerminalWriter out;  // status lines and forwarded output: never a blocking write in the loop
   std::filesystem::path cwd = current_dir();  // changed paths are shown relative to it
 
   std::unique_ptr<Child> child;
@@ -189,9 +192,7 @@ struct Supervisor::Impl {
 
   // ---- output ---------------------------------------------------------------------------
   void print(std::string_view line, const char* color) {
-    std::string out = opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line);
-    ssize_t ignored = ::write(2, out.data(), out.size());
-    (void)ignored;
+    out.write(2, opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line));
   }
   void info(std::string_view line) {
     if (!opt.quiet) print(line, "\x1b[36m");
@@ -222,9 +223,7 @@ struct Supervisor::Impl {
   // ---- the queue of controls ------------------------------------------------------------
   void start_cycle() {
     if (opt.clear) {
-      static constexpr std::string_view kClear = "\x1b[H\x1b[2J\x1b[3J";
-      ssize_t ignored = ::write(2, kClear.data(), kClear.size());
-      (void)ignored;
+      out.write(2, "\x1b[H\x1b[2J\x1b[3J");
     }
     bool running = child && !child->status();
     // With a build, nothing restarts unless it succeeds: say what happens now.
@@ -481,6 +480,7 @@ struct Supervisor::Impl {
     if (spec.stdout_fd < 0 && spec.stderr_fd < 0) {
       if (auto t = OutputTail::create(20)) {
         tail = std::move(*t);
+        tail->forward_through([this](int fd, std::string_view data) { out.write(fd, data); });
         spec.stdout_fd = tail->child_stdout();
         spec.stderr_fd = tail->child_stderr();
       }
@@ -621,8 +621,11 @@ struct Supervisor::Impl {
       if (backoff.count() == 0 || uptime >= opt.backoff_reset) backoff = opt.backoff_initial;
       auto delay = backoff;
       backoff = std::min(backoff * 2, opt.backoff_max);
-      arm_timer(backoff_fd, delay);
-      line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+      if (arm_timer(backoff_fd, delay)) {
+        line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+      } else {
+        line += "; " + errno_message(errno, "cannot arm the restart timer (timerfd_settime)") + "; waiting for changes";
+      }
     } else {
       line += "; waiting for changes";
     }
@@ -832,6 +835,7 @@ struct Supervisor::Impl {
       advance();
     }
     for (auto& tap : taps) tap->drain();
+    out.flush(std::chrono::milliseconds(2000));  // bounded: a stalled terminal does not keep relive
     if (opt.on_shutdown) opt.on_shutdown();
     if (shutdown_signal == 0) return 0;
     if (child_status_at_shutdown && child_status_at_shutdown->signal == 0) return child_status_at_shutdown->code;
