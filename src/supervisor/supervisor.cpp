@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "output_tail.hpp"
+#include "proc.hpp"
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
@@ -598,10 +599,29 @@ struct Supervisor::Impl {
     reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); }, tracked_pids());
     for (Child* c : {child.get(), next.get(), retiring.get(), build.get()})
       if (c) c->peek_status();
+    report_job_control_stops();
     check_child_exit();
     check_next_exit();
     check_build_exit();
     poll_stop();
+  }
+
+  // A program stopped by job control (SIGTTIN: it read the terminal, whose foreground
+  // group is relive's; SIGTTOU, SIGTSTP, SIGSTOP) would otherwise sit there silently.
+  void report_job_control_stops() {
+    for (Child* c : {child.get(), next.get()}) {
+      if (!c || c->status()) continue;
+      if (int sig = proc::take_stop_signal(c->pidfd()); sig != 0) {
+        const char* abbrev = sigabbrev_np(sig);
+        std::string name = abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+        std::string why = sig == SIGTTIN   ? " (it read from the terminal, which relive keeps)"
+                          : sig == SIGTTOU ? " (it tried to change the terminal, which relive keeps)"
+                                           : "";
+        error(fmt::format("pid {} was stopped by {}{}; it waits until it gets SIGCONT or a change restarts it",
+                          c->pid(), name, why));
+        emit(Event{.kind = Event::Kind::Error, .pid = c->pid(), .message = "stopped by " + name});
+      }
+    }
   }
 
   void check_child_exit() {

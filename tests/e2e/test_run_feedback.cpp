@@ -118,5 +118,21 @@ TEST(RunFeedback, CtrlCSaysItIsStoppingAndASecondOneKills) {
   EXPECT_FALSE(in_proc_table(std::stoi(file_lines(pid_file)[0])));
 }
 
+// A program that reads the terminal is stopped by SIGTTIN (relive keeps the terminal's
+// foreground): relive says so instead of leaving it stopped in silence. (A program that
+// stops itself shows the same path without needing a terminal.)
+TEST(RunFeedback, AProgramStoppedByJobControlIsReported) {
+  TempDir dir, out;
+  auto pid_file = out / "pid";
+  Process relive(relive_argv({"-w", ".", "--", "sh", "-c",
+                              "echo $$ > " + pid_file.string() + "; kill -TTIN $$; exec sleep 1000"}),
+                 in_dir(dir.path()));
+  ASSERT_TRUE(eventually([&] { return file_lines(pid_file).size() == 1; }, 10s)) << relive.output();
+  EXPECT_TRUE(relive.wait_for_output("was stopped by SIGTTIN (it read from the terminal")) << relive.output();
+  relive.signal(SIGINT);
+  EXPECT_EQ(relive.wait(10s), 130) << relive.output();
+  EXPECT_FALSE(in_proc_table(std::stoi(file_lines(pid_file)[0])));
+}
+
 }  // namespace
 }  // namespace relive::test
