@@ -46,7 +46,6 @@
 
 namespace relive::watch {
 class Watcher;
-struct Batch;
 }  // namespace relive::watch
 
 namespace relive::supervisor {
@@ -147,22 +146,6 @@ class Child {
   bool reaped_ = false;
 };
 
-// The processes that belong to a child's tree right now: every process in its process
-// group, every descendant of its main process, and every orphan re-parented to this
-// process (the subreaper) that started after the child and before any newer generation
-// in `newer_generations_start_ticks` — with all their descendants. Reads /proc.
-struct TreeMember {
-  pid_t pid;
-  pid_t ppid;
-  bool zombie;
-  unsigned long long start_ticks;
-  pid_t pgid = 0;
-};
-std::vector<TreeMember> find_tree(const Child& child, const std::vector<pid_t>& exclude_roots,
-                                  std::optional<unsigned long long> newer_generation_ticks = {});
-// Every descendant of this process (for the final shutdown: nothing may be left).
-std::vector<TreeMember> find_all_descendants();
-
 // Who hears the stop signal first (--stop-mode):
 //   Mixed (default; systemd's KillMode=mixed): the main process alone; once it has exited,
 //     the rest of its tree (group, descendants, re-parented daemons), which then has a
@@ -250,11 +233,6 @@ class TreeStop {
   int killed_count_ = 0;
   bool done_ = false;
 };
-
-// Reaps every exited child of this process except those in `keep` (the leaders of
-// generations whose zombie must hold their pid and group id until their stop is done);
-// calls `on_reaped(pid, status)` for each. Returns how many were reaped.
-int reap_children(const std::function<void(pid_t, ExitStatus)>& on_reaped, const std::vector<pid_t>& keep = {});
 
 // ---------------------------------------------------------------------------------------
 // The restart-on-change loop
@@ -382,11 +360,8 @@ class Supervisor {
   // Async-signal-safe and thread-safe: makes run() shut down as on SIGTERM, returning 0.
   void request_exit();
 
-  // Queues a restart as if `batch` had come from the watcher (tests, the zero-downtime
-  // layer). Call on the run() thread (e.g. from an ExtraFd callback).
-  void on_batch(const watch::Batch& batch);
-
  private:
+  friend struct SupervisorAccess;  // internal test hooks (src/supervisor/supervisor_access.hpp)
   Supervisor() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;

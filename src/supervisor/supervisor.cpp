@@ -24,9 +24,11 @@
 
 #include "output_tail.hpp"
 #include "proc.hpp"
+#include "tree.hpp"
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
+#include "supervisor_access.hpp"
 #include "terminal_writer.hpp"
 
 namespace relive::supervisor {
@@ -940,9 +942,9 @@ void Supervisor::request_exit() {
   (void)ignored;
 }
 
-void Supervisor::on_batch(const watch::Batch& batch) {
-  impl_->on_batch(batch);
-  impl_->advance();
+void SupervisorAccess::on_batch(Supervisor& sup, const watch::Batch& batch) {
+  sup.impl_->on_batch(batch);
+  sup.impl_->advance();
 }
 
 }  // namespace relive::supervisor
