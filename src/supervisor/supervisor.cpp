@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "output_tail.hpp"
+#include "changes.hpp"
 #include "proc.hpp"
 #include "tree.hpp"
 #include "readiness.hpp"
@@ -53,64 +54,6 @@ enum Tag : uint64_t {
 // StartNext: --graceful's overlapped start (the old child keeps running until the new
 // one is ready).
 enum class Control { Build, Stop, Start, StartNext };
-
-std::filesystem::path current_dir() {
-  std::error_code ec;
-  auto cwd = std::filesystem::current_path(ec);
-  return ec ? std::filesystem::path("/") : cwd;
-}
-
-// A changed path as the user names it: relative to relive's current directory, or absolute
-// when it lies outside it; never empty, never with a trailing '/' (a watched root that is a
-// single file, or a re-created watched directory, is the root itself).
-std::string user_path(const std::filesystem::path& cwd, const watch::PathChange& change) {
-  std::filesystem::path full = change.full_path();
-  if (full.is_relative()) full = cwd / full;
-  full = full.lexically_normal();
-  if (full.filename().empty() && full.has_parent_path() && full != full.root_path()) full = full.parent_path();
-  auto rel = full.lexically_relative(cwd);
-  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
-  return full.generic_string();
-}
-
-// The paths of one or more batches, each once, in first-seen order.
-struct ChangeSet {
-  std::vector<std::string> paths;  // as user_path() names them (RELIVE_CHANGED_PATHS, JSON)
-  std::set<std::string> seen;
-  bool rescan = false;
-
-  bool empty() const { return paths.empty() && !rescan; }
-  void add(std::string path) {
-    if (seen.insert(path).second) paths.push_back(std::move(path));
-  }
-  void merge(const ChangeSet& other) {
-    for (const auto& p : other.paths) add(p);
-    rescan = rescan || other.rescan;
-  }
-  std::string summary() const {
-    if (paths.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
-    if (paths.size() == 1) return paths[0];
-    return fmt::format("{} and {} more", paths[0], paths.size() - 1);
-  }
-};
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
-
-bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
-  auto slash = path.rfind('/');
-  auto name = path.substr(slash == std::string::npos ? 0 : slash + 1);
-  auto dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0) return false;
-  auto ext = name.substr(dot + 1);
-  return std::find(exts.begin(), exts.end(), ext) != exts.end();
-}
 
 // False (errno set) if the timer could not be armed.
 bool arm_timer(int fd, std::chrono::milliseconds delay) {
