@@ -21,13 +21,17 @@
 //
 // Terminal: the child runs in a process group of its own, NOT the terminal's foreground
 // group; relive stays in the foreground, receives Ctrl-C and forwards it (SIGINT) to the
-// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN;
-// relive is for servers, builds and scripts, not for interactive programs.
+// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN
+// (reported, never silent); relive is for servers, builds and scripts.
+//
+// Signals: see handled_signals(). Stop order: see StopMode. Output: relive's own lines go
+// through a writer thread, so a stalled terminal never blocks the loop.
 //
 // Process-wide effects (a process runs at most one Supervisor): create() makes the process
-// a child subreaper, blocks SIGINT/SIGTERM/SIGHUP/SIGCHLD (read through a signalfd) and
-// run() reaps every child of the process that exits (waitpid(-1)) — do not start and wait
-// for other children of your own while it runs.
+// a child subreaper, blocks handled_signals() (read through a signalfd) and run() reaps
+// every child of the process that exits, except the leaders of the generations it tracks
+// (kept as zombies until their stop is done) — do not start and wait for other children of
+// your own while it runs.
 #pragma once
 
 #include <signal.h>
