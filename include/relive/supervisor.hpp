@@ -21,13 +21,17 @@
 //
 // Terminal: the child runs in a process group of its own, NOT the terminal's foreground
 // group; relive stays in the foreground, receives Ctrl-C and forwards it (SIGINT) to the
-// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN;
-// relive is for servers, builds and scripts, not for interactive programs.
+// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN
+// (reported, never silent); relive is for servers, builds and scripts.
+//
+// Signals: see handled_signals(). Stop order: see StopMode. Output: relive's own lines go
+// through a writer thread, so a stalled terminal never blocks the loop.
 //
 // Process-wide effects (a process runs at most one Supervisor): create() makes the process
-// a child subreaper, blocks SIGINT/SIGTERM/SIGHUP/SIGCHLD (read through a signalfd) and
-// run() reaps every child of the process that exits (waitpid(-1)) — do not start and wait
-// for other children of your own while it runs.
+// a child subreaper, blocks handled_signals() (read through a signalfd) and run() reaps
+// every child of the process that exits, except the leaders of the generations it tracks
+// (kept as zombies until their stop is done) — do not start and wait for other children of
+// your own while it runs.
 #pragma once
 
 #include <signal.h>
@@ -46,7 +50,6 @@
 
 namespace relive::watch {
 class Watcher;
-struct Batch;
 }  // namespace relive::watch
 
 namespace relive::supervisor {
@@ -147,22 +150,6 @@ class Child {
   bool reaped_ = false;
 };
 
-// The processes that belong to a child's tree right now: every process in its process
-// group, every descendant of its main process, and every orphan re-parented to this
-// process (the subreaper) that started after the child and before any newer generation
-// in `newer_generations_start_ticks` — with all their descendants. Reads /proc.
-struct TreeMember {
-  pid_t pid;
-  pid_t ppid;
-  bool zombie;
-  unsigned long long start_ticks;
-  pid_t pgid = 0;
-};
-std::vector<TreeMember> find_tree(const Child& child, const std::vector<pid_t>& exclude_roots,
-                                  std::optional<unsigned long long> newer_generation_ticks = {});
-// Every descendant of this process (for the final shutdown: nothing may be left).
-std::vector<TreeMember> find_all_descendants();
-
 // Who hears the stop signal first (--stop-mode):
 //   Mixed (default; systemd's KillMode=mixed): the main process alone; once it has exited,
 //     the rest of its tree (group, descendants, re-parented daemons), which then has a
@@ -251,11 +238,6 @@ class TreeStop {
   bool done_ = false;
 };
 
-// Reaps every exited child of this process except those in `keep` (the leaders of
-// generations whose zombie must hold their pid and group id until their stop is done);
-// calls `on_reaped(pid, status)` for each. Returns how many were reaped.
-int reap_children(const std::function<void(pid_t, ExitStatus)>& on_reaped, const std::vector<pid_t>& keep = {});
-
 // ---------------------------------------------------------------------------------------
 // The restart-on-change loop
 // ---------------------------------------------------------------------------------------
@@ -273,8 +255,10 @@ Result<OnBusy> parse_on_busy(std::string_view text);
 struct Event {
   enum class Kind { Changes, BuildStart, BuildEnd, Start, Stop, Exit, Error };
   Kind kind = Kind::Error;
-  std::vector<std::string> paths{};  // Changes: changed paths (relative to their root)
-  size_t path_count = 0;           // Changes: how many in total (paths may be capped)
+  // Changes: changed paths, each once, relative to the current directory (absolute when
+  // outside it); never empty. Capped at 100; path_count is how many in total.
+  std::vector<std::string> paths{};
+  size_t path_count = 0;
   bool rescan = false;             // Changes: events were lost; everything counts as changed
   pid_t pid = 0;                   // Start/Stop/Exit/BuildStart/BuildEnd
   std::optional<ExitStatus> status{};  // Exit/BuildEnd
@@ -382,11 +366,8 @@ class Supervisor {
   // Async-signal-safe and thread-safe: makes run() shut down as on SIGTERM, returning 0.
   void request_exit();
 
-  // Queues a restart as if `batch` had come from the watcher (tests, the zero-downtime
-  // layer). Call on the run() thread (e.g. from an ExtraFd callback).
-  void on_batch(const watch::Batch& batch);
-
  private:
+  friend struct SupervisorAccess;  // internal test hooks (src/supervisor/supervisor_access.hpp)
   Supervisor() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -75,7 +75,11 @@ bool OutputTail::on_readable(int fd) {
       read_fds_[stream] = -1;
       return false;
     }
-    write_all(forward_[stream], buf, static_cast<size_t>(n));
+    if (sink_) {
+      if (forward_[stream] >= 0) sink_(forward_[stream], std::string_view(buf, static_cast<size_t>(n)));
+    } else {
+      write_all(forward_[stream], buf, static_cast<size_t>(n));
+    }
     add(stream, buf, static_cast<size_t>(n));
   }
 }

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,10 @@ class OutputTail {
   ~OutputTail();
   OutputTail(const OutputTail&) = delete;
   OutputTail& operator=(const OutputTail&) = delete;
+
+  // Forward through `sink(fd, data)` instead of blocking writes to the forward fds (the
+  // Supervisor's TerminalWriter: a stalled terminal must not block the event loop).
+  void forward_through(std::function<void(int fd, std::string_view data)> sink) { sink_ = std::move(sink); }
 
   // The write ends, for the child's fd 1 and 2 (ChildSpec::stdout_fd/stderr_fd).
   int child_stdout() const { return write_fds_[0]; }
@@ -60,6 +66,7 @@ class OutputTail {
   int read_fds_[2] = {-1, -1};
   int write_fds_[2] = {-1, -1};
   int forward_[2] = {1, 2};
+  std::function<void(int, std::string_view)> sink_;
   size_t max_lines_ = 20;
   std::deque<std::string> lines_;
   std::string partial_[2];

@@ -104,6 +104,12 @@ std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid) { return wait_pidfd(p
 
 std::optional<ExitStatus> peek_pidfd(int pidfd, pid_t pid) { return wait_pidfd(pidfd, pid, WNOWAIT); }
 
+int take_stop_signal(int pidfd) {
+  siginfo_t info{};
+  if (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WSTOPPED | WNOHANG) != 0) return 0;
+  return info.si_pid != 0 && info.si_code == CLD_STOPPED ? info.si_status : 0;
+}
+
 std::vector<pid_t> list_children() {
   std::vector<pid_t> out;
   const pid_t self = getpid();

@@ -43,6 +43,9 @@ std::optional<ExitStatus> reap_pidfd(int pidfd, pid_t pid);
 // Like reap_pidfd but leaves the zombie in place (WNOWAIT): the status is read, the pid
 // stays taken, so neither it nor its process group id can be handed to a new process.
 std::optional<ExitStatus> peek_pidfd(int pidfd, pid_t pid);
+// If the child behind `pidfd` was stopped by a signal since the last call, that signal
+// (the stop report is consumed: waitid WSTOPPED); else 0. Non-blocking.
+int take_stop_signal(int pidfd);
 // This process's children (running or zombie), from /proc/self/task/*/children, or from a
 // walk of /proc where that file does not exist.
 std::vector<pid_t> list_children();

@@ -23,9 +23,14 @@
 #include <fmt/format.h>
 
 #include "output_tail.hpp"
+#include "changes.hpp"
+#include "proc.hpp"
+#include "tree.hpp"
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
+#include "supervisor_access.hpp"
+#include "terminal_writer.hpp"
 
 namespace relive::supervisor {
 
@@ -50,65 +55,18 @@ enum Tag : uint64_t {
 // one is ready).
 enum class Control { Build, Stop, Start, StartNext };
 
-// The paths of one or more batches, each once, in first-seen order.
-struct ChangeSet {
-  std::vector<std::string> relative;  // relative to their watched root (RELIVE_CHANGED_PATHS)
-  std::vector<std::string> display;   // as the user names them: root/path
-  std::set<std::string> seen;
-  bool rescan = false;
-
-  bool empty() const { return relative.empty() && !rescan; }
-  void add(const std::filesystem::path& root, const std::string& path) {
-    std::string shown = (root.empty() || root == ".") ? path : (root / path).lexically_normal().string();
-    if (!seen.insert(shown).second) return;
-    relative.push_back(path);
-    display.push_back(std::move(shown));
-  }
-  void merge(const ChangeSet& other) {
-    for (size_t i = 0; i < other.relative.size(); ++i) {
-      if (seen.insert(other.display[i]).second) {
-        relative.push_back(other.relative[i]);
-        display.push_back(other.display[i]);
-      }
-    }
-    rescan = rescan || other.rescan;
-  }
-  std::string summary() const {
-    if (display.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
-    if (display.size() == 1) return display[0];
-    return fmt::format("{} and {} more", display[0], display.size() - 1);
-  }
-};
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
-
-bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
-  auto slash = path.rfind('/');
-  auto name = path.substr(slash == std::string::npos ? 0 : slash + 1);
-  auto dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0) return false;
-  auto ext = name.substr(dot + 1);
-  return std::find(exts.begin(), exts.end(), ext) != exts.end();
-}
-
-void arm_timer(int fd, std::chrono::milliseconds delay) {
+// False (errno set) if the timer could not be armed.
+bool arm_timer(int fd, std::chrono::milliseconds delay) {
   itimerspec spec{};
   auto ms = std::max<long long>(delay.count(), 1);
   spec.it_value.tv_sec = static_cast<time_t>(ms / 1000);
   spec.it_value.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
-  timerfd_settime(fd, 0, &spec, nullptr);
+  return timerfd_settime(fd, 0, &spec, nullptr) == 0;
 }
 
 void disarm_timer(int fd) {
   itimerspec spec{};
-  timerfd_settime(fd, 0, &spec, nullptr);
+  timerfd_settime(fd, 0, &spec, nullptr);  // cannot fail on a valid timerfd with a zero value
 }
 
 bool is_shutdown_signal(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
@@ -127,6 +85,8 @@ struct Supervisor::Impl {
   int wakefd = -1;
   int backoff_fd = -1;
   std::string command_text;
+  TerminalWriter out;  // status lines and forwarded output: never a blocking write in the loop
+  std::filesystem::path cwd = current_dir();  // changed paths are shown relative to it
 
   std::unique_ptr<Child> child;
   // Zero-downtime (docs/zero-downtime.md): sockets bound once for relive's life; during
@@ -178,9 +138,7 @@ struct Supervisor::Impl {
 
   // ---- output ---------------------------------------------------------------------------
   void print(std::string_view line, const char* color) {
-    std::string out = opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line);
-    ssize_t ignored = ::write(2, out.data(), out.size());
-    (void)ignored;
+    out.write(2, opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line));
   }
   void info(std::string_view line) {
     if (!opt.quiet) print(line, "\x1b[36m");
@@ -211,12 +169,12 @@ struct Supervisor::Impl {
   // ---- the queue of controls ------------------------------------------------------------
   void start_cycle() {
     if (opt.clear) {
-      static constexpr std::string_view kClear = "\x1b[H\x1b[2J\x1b[3J";
-      ssize_t ignored = ::write(2, kClear.data(), kClear.size());
-      (void)ignored;
+      out.write(2, "\x1b[H\x1b[2J\x1b[3J");
     }
     bool running = child && !child->status();
-    info(fmt::format("{} changed, {}", current.summary(), running ? "restarting" : "starting"));
+    // With a build, nothing restarts unless it succeeds: say what happens now.
+    const char* next_step = !opt.build.empty() ? "building" : running ? "restarting" : "starting";
+    info(fmt::format("{} changed, {}", current.summary(), next_step));
     if (!opt.build.empty()) controls.push_back(Control::Build);
     if (opt.graceful && running) {
       controls.push_back(Control::StartNext);
@@ -262,7 +220,7 @@ struct Supervisor::Impl {
     spec.argv = {opt.build};
     spec.shell = true;
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
     auto b = Child::start(spec);
     if (!b) {
       error(fmt::format("cannot run the build: {}; waiting for changes", b.error().message));
@@ -414,7 +372,7 @@ struct Supervisor::Impl {
     spec.argv = opt.command;
     spec.shell = opt.shell;
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.relative.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.relative, "\n"));
+    if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
     current = ChangeSet{};
     hand_sockets(spec);
     return spec;
@@ -468,6 +426,7 @@ struct Supervisor::Impl {
     if (spec.stdout_fd < 0 && spec.stderr_fd < 0) {
       if (auto t = OutputTail::create(20)) {
         tail = std::move(*t);
+        tail->forward_through([this](int fd, std::string_view data) { out.write(fd, data); });
         spec.stdout_fd = tail->child_stdout();
         spec.stderr_fd = tail->child_stderr();
       }
@@ -582,10 +541,29 @@ struct Supervisor::Impl {
     reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); }, tracked_pids());
     for (Child* c : {child.get(), next.get(), retiring.get(), build.get()})
       if (c) c->peek_status();
+    report_job_control_stops();
     check_child_exit();
     check_next_exit();
     check_build_exit();
     poll_stop();
+  }
+
+  // A program stopped by job control (SIGTTIN: it read the terminal, whose foreground
+  // group is relive's; SIGTTOU, SIGTSTP, SIGSTOP) would otherwise sit there silently.
+  void report_job_control_stops() {
+    for (Child* c : {child.get(), next.get()}) {
+      if (!c || c->status()) continue;
+      if (int sig = proc::take_stop_signal(c->pidfd()); sig != 0) {
+        const char* abbrev = sigabbrev_np(sig);
+        std::string name = abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+        std::string why = sig == SIGTTIN   ? " (it read from the terminal, which relive keeps)"
+                          : sig == SIGTTOU ? " (it tried to change the terminal, which relive keeps)"
+                                           : "";
+        error(fmt::format("pid {} was stopped by {}{}; it waits until it gets SIGCONT or a change restarts it",
+                          c->pid(), name, why));
+        emit(Event{.kind = Event::Kind::Error, .pid = c->pid(), .message = "stopped by " + name});
+      }
+    }
   }
 
   void check_child_exit() {
@@ -605,8 +583,11 @@ struct Supervisor::Impl {
       if (backoff.count() == 0 || uptime >= opt.backoff_reset) backoff = opt.backoff_initial;
       auto delay = backoff;
       backoff = std::min(backoff * 2, opt.backoff_max);
-      arm_timer(backoff_fd, delay);
-      line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+      if (arm_timer(backoff_fd, delay)) {
+        line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+      } else {
+        line += "; " + errno_message(errno, "cannot arm the restart timer (timerfd_settime)") + "; waiting for changes";
+      }
     } else {
       line += "; waiting for changes";
     }
@@ -631,17 +612,15 @@ struct Supervisor::Impl {
     if (shutting_down) return;
     ChangeSet changes;
     changes.rescan = batch.rescan;
-    size_t total = 0;
     for (const auto& c : batch.changes) {
       if (!opt.exts.empty() && (c.is_dir || !has_ext(c.path, opt.exts))) {
         if (!(c.change == watch::Change::Renamed && has_ext(c.old_path, opt.exts))) continue;
       }
-      changes.add(c.root, c.path);
-      ++total;
+      changes.add(user_path(cwd, c));
     }
     if (changes.empty()) return;
-    Event e{.kind = Event::Kind::Changes, .path_count = total, .rescan = batch.rescan};
-    e.paths.assign(changes.relative.begin(), changes.relative.begin() + static_cast<long>(std::min<size_t>(changes.relative.size(), 100)));
+    Event e{.kind = Event::Kind::Changes, .path_count = changes.paths.size(), .rescan = batch.rescan};
+    e.paths.assign(changes.paths.begin(), changes.paths.begin() + static_cast<long>(std::min<size_t>(changes.paths.size(), 100)));
     emit(e);
     disarm_timer(backoff_fd);
     if (idle()) {
@@ -820,6 +799,7 @@ struct Supervisor::Impl {
       advance();
     }
     for (auto& tap : taps) tap->drain();
+    out.flush(std::chrono::milliseconds(2000));  // bounded: a stalled terminal does not keep relive
     if (opt.on_shutdown) opt.on_shutdown();
     if (shutdown_signal == 0) return 0;
     if (child_status_at_shutdown && child_status_at_shutdown->signal == 0) return child_status_at_shutdown->code;
@@ -904,9 +884,9 @@ void Supervisor::request_exit() {
   (void)ignored;
 }
 
-void Supervisor::on_batch(const watch::Batch& batch) {
-  impl_->on_batch(batch);
-  impl_->advance();
+void SupervisorAccess::on_batch(Supervisor& sup, const watch::Batch& batch) {
+  sup.impl_->on_batch(batch);
+  sup.impl_->advance();
 }
 
 }  // namespace relive::supervisor

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "proc.hpp"
+#include "tree.hpp"
 #include "relive/supervisor.hpp"
 
 namespace relive::supervisor {

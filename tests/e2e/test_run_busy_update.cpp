@@ -92,7 +92,7 @@ std::string logs(const BuildProject& p) { return "builds:\n" + read_file(p.build
 
 TEST(RunBusyUpdate, RestartStopsTheRunningBuildAndOnlyTheNewBuildsProgramRuns) {
   BuildProject p;
-  Process relive(p.relive_args("restart"));
+  Process relive(p.relive_args("restart"), in_dir(p.src.path()));
   start_and_block_build_two(p, relive);
   save_plain(p.src / "lib.py", "y = 1\n");
   // Build 2 is stopped; build 3 starts over with every change since the last start.
@@ -118,7 +118,7 @@ TEST(RunBusyUpdate, RestartWaitsUntilTheWholeBuildIsGone) {
   write_file(p.out / "stubborn", "");
   auto args = p.relive_args("restart");
   args.insert(args.begin() + 1, {"--stop-timeout", "300ms"});
-  Process relive(args);
+  Process relive(args, in_dir(p.src.path()));
   start_and_block_build_two(p, relive);
   pid_t build_two = std::stoi(read_file(p.out / "pid2"));
   save_plain(p.src / "lib.py", "y = 1\n");
@@ -135,7 +135,7 @@ TEST(RunBusyUpdate, RestartWaitsUntilTheWholeBuildIsGone) {
 
 TEST(RunBusyUpdate, QueueLetsTheBuildFinishThenRunsOnceMore) {
   BuildProject p;
-  Process relive(p.relive_args("queue"));
+  Process relive(p.relive_args("queue"), in_dir(p.src.path()));
   start_and_block_build_two(p, relive);
   save_plain(p.src / "lib.py", "y = 1\n");
   save_plain(p.src / "more.py", "z = 1\n");
@@ -164,7 +164,7 @@ TEST(RunBusyUpdate, QueueLetsTheBuildFinishThenRunsOnceMore) {
 
 TEST(RunBusyUpdate, DoNothingDropsTheSave) {
   BuildProject p;
-  Process relive(p.relive_args("do-nothing"));
+  Process relive(p.relive_args("do-nothing"), in_dir(p.src.path()));
   start_and_block_build_two(p, relive);
   save_plain(p.src / "lib.py", "y = 1\n");
   ASSERT_TRUE(p.wait_change_seen("lib.py")) << read_file(p.out / "events.jsonl");  // while build 2 runs
@@ -181,7 +181,7 @@ TEST(RunBusyUpdate, DoNothingDropsTheSave) {
 
 TEST(RunBusyUpdate, SignalStopsTheBuildAndTheOldProgramRunsOn) {
   BuildProject p;
-  Process relive(p.relive_args("signal"));
+  Process relive(p.relive_args("signal"), in_dir(p.src.path()));
   start_and_block_build_two(p, relive);
   save_plain(p.src / "lib.py", "y = 1\n");
   ASSERT_TRUE(p.wait_build_line("stopped 2")) << logs(p) << relive.output();
@@ -208,7 +208,8 @@ TEST(RunBusyUpdate, RestartDuringAGracefulStartIsNotLost) {
   write_file(out / "child.sh", "echo \"run $(printf '%s' \"$RELIVE_CHANGED_PATHS\" | tr '\\n' ',')\" >> '" +
                                    runs.string() + "'\nexec sleep 1000\n");
   Process relive(relive_argv({"-q", "-w", src.path().string(), "--graceful", "--ready", "delay:3000",
-                              "--on-busy-update", "restart", "--", "sh", (out / "child.sh").string()}));
+                              "--on-busy-update", "restart", "--", "sh", (out / "child.sh").string()}),
+                 in_dir(src.path()));
   auto wait_runs = [&](size_t n) { return eventually([&] { return file_lines(runs).size() >= n; }, 15s); };
   ASSERT_TRUE(wait_runs(1)) << relive.output();
   save_plain(src / "app.py", "x = 1\n");

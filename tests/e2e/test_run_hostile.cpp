@@ -66,6 +66,41 @@ TEST(RunHostile, ARecycledPidOfAnExitedProgramIsNeverSignalled) {
   EXPECT_NE(out.find("stranger-alive"), std::string::npos) << out;
 }
 
+// relive's output goes to a pipe whose reader never reads (a stopped pager): once the pipe is
+// full, relive's own writes would block — they must not block its event loop, or SIGTERM
+// (and Ctrl-C) would never be handled. The second generation's output passes through relive
+// (--graceful keeps its last lines), 1 MB of it.
+TEST(RunHostile, AStalledTerminalDoesNotStopSignalHandling) {
+  TempDir dir;
+  fs::create_directories(dir / "src");
+  write_file(dir / "src" / "app.py", "0\n");
+  const std::string d = dir.path().string();
+  write_file(dir / "child.sh",
+             "n=$(( $(cat count 2>/dev/null || echo 0) + 1 )); echo $n > count\n"
+             "if [ $n -ge 2 ]; then head -c 1000000 /dev/zero | tr '\\0' x; echo; echo $n > loud; fi\n"
+             "exec sleep 1000\n");
+  write_file(dir / "driver.sh",
+             "cd '" + d + "'\n"
+             "mkfifo stalled\n"
+             "sleep 1000 < stalled &\n"
+             "reader=$!\n"
+             "'" + relive_bin() + "' -w src --graceful --ready delay:0 -- sh child.sh > stalled 2>&1 &\n"
+             "relive=$!\n"
+             "i=0; while [ \"$(cat count 2>/dev/null)\" != 1 ]; do sleep 0.02; i=$((i+1)); [ $i -gt 500 ] && break; done\n"
+             "echo 1 > src/app.py\n"
+             // The second generation is writing its megabyte: relive's pipe is full.
+             "i=0; while [ \"$(cat count 2>/dev/null)\" != 2 ]; do sleep 0.02; i=$((i+1)); [ $i -gt 500 ] && break; done\n"
+             "sleep 0.5\n"
+             "kill -TERM $relive\n"
+             "i=0; while kill -0 $relive 2>/dev/null; do sleep 0.05; i=$((i+1)); "
+             "if [ $i -gt 200 ]; then echo relive-hung; kill -9 $relive; kill $reader; exit 1; fi; done\n"
+             "wait $relive; echo relive-exited-$?\n"
+             "kill $reader\n");
+  Process driver({"sh", (dir / "driver.sh").string()});
+  EXPECT_EQ(driver.wait(30s), 0) << driver.output();
+  EXPECT_NE(driver.output().find("relive-exited-143"), std::string::npos) << driver.output();
+}
+
 TEST(RunHostile, StrayUsr1Usr2AreForwardedAndOtherSignalsDoNotKillRelive) {
   TempDir src, out;
   write_file(src / "app.py", "0\n");

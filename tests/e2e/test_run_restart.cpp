@@ -32,7 +32,7 @@ using SaveFn = std::function<void(const fs::path&, const std::string&)>;
 
 void expect_one_restart_per_save(const SaveFn& save, const char* name) {
   Project p;
-  Process relive(relive_argv({"-w", p.src.path().string(), "--", "sh", p.child_script().string()}));
+  Process relive(relive_argv({"-w", p.src.path().string(), "--", "sh", p.child_script().string()}), in_dir(p.src.path()));
   ASSERT_TRUE(p.wait_starts(1)) << name << ": " << relive.output();
   for (int i = 1; i <= 5; ++i) {
     save(p.src / "app.py", "x = " + std::to_string(i));
@@ -79,7 +79,8 @@ TEST(RunRestart, NamesWhatChangedAndPassesItOn) {
 TEST(RunRestart, ExtsAndIgnoreGlobsFilterChanges) {
   Project p;
   Process relive(relive_argv({"-w", p.src.path().string(), "-e", "py,toml", "-i", "skip/", "--", "sh",
-                              p.child_script().string()}));
+                              p.child_script().string()}),
+                 in_dir(p.src.path()));
   ASSERT_TRUE(p.wait_starts(1)) << relive.output();
   save_plain(p.src / "notes.txt", "not watched");
   save_plain(p.src / "skip" / "x.py", "ignored by the glob");
@@ -101,7 +102,8 @@ TEST(RunRestart, JsonEventsDescribeTheCycle) {
   Project p;
   auto events = p.out / "events.jsonl";
   Process relive(relive_argv({"-w", p.src.path().string(), "-q", "--json-events", events.string(), "--", "sh",
-                              p.child_script().string()}));
+                              p.child_script().string()}),
+                 in_dir(p.src.path()));
   ASSERT_TRUE(p.wait_starts(1)) << relive.output();
   save_plain(p.src / "app.py", "x = 1\n");
   ASSERT_TRUE(p.wait_starts(2)) << relive.output();

@@ -59,10 +59,26 @@ TEST(RunTree, ManyRestartsAndCtrlCLeaveNoProcessOfTheTree) {
         << "restart " << i << " did not complete: " << relive.output();
   }
   EXPECT_EQ(count("gen"), static_cast<size_t>(kTreeRestarts) + 1) << "extra restarts";
-  // Every generation before the current one is gone (checked while relive still runs).
+  // Every generation before the current one is gone, checked while relive still runs (a
+  // leak per restart must fail here, not be cleaned up by the final stop). The current
+  // generation's lines come after the last "gen" line.
   auto lines = file_lines(out / "pids.log");
-  std::set<pid_t> all;
-  for (auto& l : lines) all.insert(std::stoi(l.substr(l.find(' ') + 1)));
+  std::set<pid_t> all, current;
+  size_t last_gen = 0;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].rfind("gen ", 0) == 0) last_gen = i;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    pid_t pid = std::stoi(lines[i].substr(lines[i].find(' ') + 1));
+    all.insert(pid);
+    if (i >= last_gen) current.insert(pid);
+  }
+  ASSERT_EQ(current.size(), 4u) << read_file(out / "pids.log");
+  for (pid_t pid : all) {
+    if (!current.count(pid)) {
+      EXPECT_FALSE(in_proc_table(pid)) << "pid " << pid << " of an older generation is left";
+    }
+  }
+  for (pid_t pid : current) EXPECT_TRUE(process_alive(pid)) << "pid " << pid << " of the running generation is gone";
   relive.signal(SIGINT);
   EXPECT_EQ(relive.wait(10s), 130) << relive.output();
   for (pid_t pid : all) EXPECT_FALSE(in_proc_table(pid)) << "pid " << pid << " of the tree is left";

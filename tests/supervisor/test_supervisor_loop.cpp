@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../../src/supervisor/supervisor_access.hpp"
 #include "relive/supervisor.hpp"
 #include "relive/watch.hpp"
 #include "supervisor_test_util.hpp"
@@ -44,7 +45,7 @@ struct Harness {
                                    change.root = ".";
                                    change.path = "app.py";
                                    batch.changes.push_back(change);
-                                   sup->on_batch(batch);
+                                   supervisor::SupervisorAccess::on_batch(*sup, batch);
                                  }});
     auto s = Supervisor::create(std::move(options), nullptr);
     ASSERT_TRUE(s) << s.error().message;

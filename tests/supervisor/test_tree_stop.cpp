@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "../../src/supervisor/tree.hpp"
 #include "relive/supervisor.hpp"
 #include "supervisor_test_util.hpp"
 

@@ -1,0 +1,59 @@
+// The changed paths of a restart cycle (changes.hpp).
+#include "changes.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace relive::supervisor {
+
+std::filesystem::path current_dir() {
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  return ec ? std::filesystem::path("/") : cwd;
+}
+
+std::string user_path(const std::filesystem::path& cwd, const watch::PathChange& change) {
+  std::filesystem::path full = change.full_path();
+  if (full.is_relative()) full = cwd / full;
+  full = full.lexically_normal();
+  if (full.filename().empty() && full.has_parent_path() && full != full.root_path()) full = full.parent_path();
+  auto rel = full.lexically_relative(cwd);
+  if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return full.generic_string();
+}
+
+void ChangeSet::add(std::string path) {
+  if (seen.insert(path).second) paths.push_back(std::move(path));
+}
+
+void ChangeSet::merge(const ChangeSet& other) {
+  for (const auto& p : other.paths) add(p);
+  rescan = rescan || other.rescan;
+}
+
+std::string ChangeSet::summary() const {
+  if (paths.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
+  if (paths.size() == 1) return paths[0];
+  return fmt::format("{} and {} more", paths[0], paths.size() - 1);
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
+bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
+  auto slash = path.rfind('/');
+  auto name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return false;
+  auto ext = name.substr(dot + 1);
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+}
+
+}  // namespace relive::supervisor
