@@ -230,9 +230,18 @@ int run_supervise(int argc, char** argv) {
       }
     };
     so.extra_fds.push_back({burst_pipe[0], drain});
-    so.on_shutdown = [drain, f = filter.get()] {
+    // What the last program held is written at the end when that program crashed (exited
+    // non-zero or by a signal) and nothing started after it: the filter's End::failure.
+    auto last_run_failed = std::make_shared<bool>(false);
+    so.on_event = [inner = std::move(so.on_event), last_run_failed](const supervisor::Event& e) {
+      if (inner) inner(e);
+      if (e.kind == supervisor::Event::Kind::Start) *last_run_failed = false;
+      if (e.kind == supervisor::Event::Kind::Exit && e.status)
+        *last_run_failed = e.status->signal != 0 || e.status->code != 0;
+    };
+    so.on_shutdown = [drain, f = filter.get(), last_run_failed] {
       drain();
-      f->finish();
+      f->finish(*last_run_failed ? burst::End::failure : burst::End::normal);
     };
   }
 
