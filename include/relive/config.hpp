@@ -111,8 +111,9 @@ std::optional<ByteSize> parse_size(std::string_view text);
 
 // ---------------------------------------------------------------------------------------
 // One value of the merged configuration tree: null, bool, integer, double, string, array or
-// object. Immutable once published. Every node knows its full dotted key ("db.timeout",
-// "servers.0.host"; "" for the root) and its Origin, so conversions report precise errors.
+// object. Immutable once published. Every node knows its name and, through its parent's
+// path (shared, stored once), its full dotted key ("db.timeout", "servers.0.host"; "" for
+// the root) and its Origin, so conversions report precise errors.
 class Node {
  public:
   enum class Kind : std::uint8_t { Null, Bool, Int, Double, String, Array, Object };
@@ -124,8 +125,8 @@ class Node {
   bool is_object() const { return kind_ == Kind::Object; }
   bool is_array() const { return kind_ == Kind::Array; }
   bool is_scalar() const { return kind_ != Kind::Array && kind_ != Kind::Object; }
-  const std::string& key() const { return key_; }    // full dotted key
-  const std::string& name() const { return name_; }  // last segment of key()
+  std::string key() const;              // full dotted key (derived: O(depth))
+  const std::string& name() const;      // last segment of key()
   const Origin& origin() const { return origin_; }
 
   // Strict scalar conversions; each throws TypeError on a mismatch. as_string() accepts
@@ -181,8 +182,8 @@ class Node {
   static Node string(std::string v, Origin o = {});
   static Node array(Origin o = {});
   static Node object(Origin o = {});
-  // Appends an array item, or sets an object member (replacing one of the same name).
-  // Returns the stored child.
+  // Appends an array item, or sets an object member (replacing one of the same name;
+  // amortized O(1): large objects keep a name index). Returns the stored child.
   Node& push_back(Node child);
   Node& set(std::string name, Node child);
   // Parses an environment/override value as a scalar: true/false -> bool, integers -> int,
@@ -197,8 +198,13 @@ class Node {
   double double_ = 0;
   std::string string_;
   std::vector<Node> children_;
-  std::string key_, name_;
+  struct Path;   // this node's name and its parent's Path (shared by all children)
+  struct Index;  // name -> position, for objects with many members
+  std::shared_ptr<Path> path_;
+  std::shared_ptr<Index> index_;
   Origin origin_;
+  const Node* child(std::string_view name) const;
+  void reindex();
 };
 
 // Built-in conversions for Node::as<T>() (each throws TypeError on a mismatch).
@@ -366,13 +372,24 @@ class Source {
 
 enum class Format { Auto, Json, Yaml, Toml };  // Auto: by extension (.json .yaml .yml .toml)
 
+// Bounds on what one file may make the loader build. A file past one is rejected with one
+// line naming file:line:column and the limit (under live reload the last good version keeps
+// serving). The defaults are far beyond any real configuration; every recursion in the
+// config part is bounded by max_depth.
+struct Limits {
+  std::size_t max_depth = 256;                         // nested arrays/objects
+  std::uint64_t max_file_bytes = 64ull << 20;          // a larger file is not parsed
+  std::size_t max_alias_nodes = 100'000;               // YAML: nodes made by expanding aliases
+  std::uint64_t max_alias_bytes = 16ull << 20;         // YAML: bytes those nodes hold
+};
+
 // A file. A missing file is an error at open; later, a deleted file keeps the last good
 // values (status() says so) until it is re-created. Symlinks are followed on every read
 // (Kubernetes ConfigMap ..data swaps work).
-std::shared_ptr<Source> file(std::filesystem::path path, Format format = Format::Auto);
+std::shared_ptr<Source> file(std::filesystem::path path, Format format = Format::Auto, Limits limits = {});
 // Every *.json/*.yaml/*.yml/*.toml in `dir` (not recursive), merged in name order.
 // A missing directory is an error (as for files).
-std::shared_ptr<Source> directory(std::filesystem::path dir);
+std::shared_ptr<Source> directory(std::filesystem::path dir, Limits limits = {});
 // Environment variables PREFIX_A__B=v -> a.b (lower-cased; "__" separates levels, a
 // single "_" stays in the name: APP_LOG_LEVEL -> log_level). Values are parsed as scalars
 // (Node::parse_scalar). Read from the process environment at every load; not watched.
@@ -382,7 +399,8 @@ std::shared_ptr<Source> env(std::string prefix);
 std::shared_ptr<Source> overrides(std::vector<std::string> assignments);
 
 // Parses text as one format (for tests and tools). `origin_name` names it in errors.
-Result<Node> parse(std::string_view text, Format format, std::string origin_name);
+// YAML: one document; merge keys (<<) are applied; duplicate keys are errors (also JSON).
+Result<Node> parse(std::string_view text, Format format, std::string origin_name, const Limits& limits = {});
 
 // ---------------------------------------------------------------------------------------
 // A change notification: the version just published and its changed leaves under the

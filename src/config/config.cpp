@@ -138,7 +138,16 @@ struct Core {
   Result<bool> load_locked(bool first) {
     Node merged = Node::object();
     for (const auto& source : options.sources) {
-      auto layer = source->load();
+      // A source's exception (bad_alloc from a huge document, a plugin's bug) must not end
+      // the watch thread, and with it the process: it is this load's error.
+      Result<Node> layer = Error{""};
+      try {
+        layer = source->load();
+      } catch (const std::exception& e) {
+        return Error{fmt::format("{}: loading failed: {}", source->name(), e.what())};
+      } catch (...) {
+        return Error{source->name() + ": loading failed (an exception that is not a std::exception)"};
+      }
       if (!layer) return layer.error();
       merge_into(merged, std::move(*layer));
     }
@@ -149,7 +158,7 @@ struct Core {
     bound.reserve(bindings.size());
     for (const auto& b : bindings) {
       Node section = merged.find(b.key) ? *merged.find(b.key) : Node::null();
-      if (!merged.find(b.key)) NodeAccess::set_key(section, b.key, b.key);
+      if (!merged.find(b.key)) NodeAccess::set_key(section, b.key);
       try {
         bound.push_back(b.build(section));
       } catch (const TypeError& e) {
@@ -414,7 +423,7 @@ struct Core {
 Node section(const Snapshot& snapshot, const std::string& key) {
   if (const Node* n = snapshot.find(key)) return *n;
   Node n = Node::null();
-  NodeAccess::set_key(n, key, key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1));
+  NodeAccess::set_key(n, key);
   return n;
 }
 
