@@ -43,9 +43,12 @@
 // be called from any thread. Reloads run on the watcher's thread; subscriber callbacks run
 // on one dispatcher thread owned by the Config. See docs/config.md for the user guide.
 //
-// fork(): a Config created before fork() keeps reloading in the child. pthread_atfork
-// handlers hold the loader's locks across fork() and, in the child, start a new watcher and
-// dispatcher (threads do not survive fork). The parent is unaffected.
+// fork(): a Config created before fork() keeps working in the child. pthread_atfork
+// handlers hold the loader's locks across fork() (except those the forking thread itself
+// holds: fork() from a callback, a resource factory or a Source::load() is fine) and, in
+// the child, only mark the Config: its watcher and dispatcher start on the child's first
+// call of pin(), get(), version(), subscribe(), reload() or status() (a child that execs
+// pays nothing). The parent is unaffected.
 #pragma once
 
 #include <atomic>
@@ -424,6 +427,10 @@ struct Options {
   std::chrono::milliseconds quiet{5};
   // spdlog logger to log failures/recoveries on ("" = the default logger).
   std::string logger;
+  // A version is published only with all its resources: a factory that throws on a
+  // rebuild rejects the version (so readers never see pool_size: 5000 beside the pool built
+  // from the previous version). false: publish it anyway, the failed resource unchanged.
+  bool reject_version_on_resource_failure = true;
 };
 
 // What the loader knows now. Cheap to call; any thread.
@@ -445,10 +452,11 @@ struct BindingSlot;
 // does not convert.
 Result<std::size_t> add_binding(Core& core, std::string key,
                                 std::function<std::shared_ptr<const void>(const Node&)> build);
-// Registers a resource rebuild hook (called with the new section after a publish that
-// changed it). Returns an id.
+// Registers a resource rebuild hook: called with the new section of a version that changed
+// it, before that version is published; builds (or throws) and returns what publishes the
+// new T (empty: keep the old one), run only once the version is accepted.
 void add_resource(Core& core, std::string key,
-                  std::function<void(const Node&)> rebuild);
+                  std::function<std::function<void()>(const Node&)> rebuild);
 // The section at key, or a Null node with that key.
 Node section(const Snapshot& snapshot, const std::string& key);
 void log_error(Core& core, const std::string& message);
@@ -566,10 +574,13 @@ class Config {
   // Builds a T from the section at key with factory(section) now (an exception -> Error),
   // then again for each new version in which that section changed, before that version is
   // published: whoever sees version N finds the T built from N. The old T is destroyed when
-  // its last pin is released. If the factory throws on a rebuild, the old T stays (the
-  // version is still published), and the error is logged and shown in
-  // status().resource_error. Rebuilds run on the thread that loads (the watch thread or the
-  // caller of reload()), one at a time: a factory must not call reload() itself.
+  // its last pin is released. If the factory throws on a rebuild, the old T stays and the
+  // error is shown in status().resource_error; with
+  // Options::reject_version_on_resource_failure (the default) the whole version is rejected
+  // (logged like any load error; the previous version and all its resources keep serving),
+  // without it the version is published beside the old T. Rebuilds run on the thread that
+  // loads (the watch thread or the caller of reload()), one at a time: a factory must not
+  // call reload() itself.
   template <class T>
   Result<Resource<T>> resource(std::string key, std::function<std::unique_ptr<T>(const Node&)> factory) {
     std::shared_ptr<Cell<T>> cell;
@@ -580,9 +591,10 @@ class Config {
     } catch (const std::exception& e) {
       return Error{key + ": building the resource failed: " + e.what()};
     }
-    detail::add_resource(*core_, key, [cell, factory = std::move(factory)](const Node& section) {
-      auto next = factory(section);  // throws -> the Core logs it, the old one stays
-      if (next) cell->publish(std::unique_ptr<const T>(next.release()));
+    detail::add_resource(*core_, key, [cell, factory = std::move(factory)](const Node& section) -> std::function<void()> {
+      std::shared_ptr<std::unique_ptr<T>> next = std::make_shared<std::unique_ptr<T>>(factory(section));  // may throw
+      if (!*next) return {};
+      return [cell, next] { cell->publish(std::unique_ptr<const T>(next->release())); };
     });
     return Resource<T>(cell);
   }

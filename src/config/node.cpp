@@ -485,7 +485,10 @@ void merge_into(Node& base, Node overlay) {
   if (base.is_object() && overlay.is_object()) {
     for (Node& child : NodeAccess::children(overlay)) {
       if (Node* existing = NodeAccess::child(base, child.name())) merge_into(*existing, std::move(child));
-      else base.set(child.name(), std::move(child));
+      else {
+        std::string name = child.name();  // before the move (argument order is unspecified)
+        base.set(std::move(name), std::move(child));
+      }
     }
     return;
   }

@@ -209,15 +209,20 @@ Result<Node> parse_json(std::string_view text, const std::string& name, const Li
 // explicit events (so their expansion is counted), every event with its start mark, and
 // errors that name the construct a problem is inside ("while parsing a flow sequence").
 
-std::string libyaml_message(const yaml_parser_t& p, const std::string& name, size_t text_size) {
+// `open_flow`: where the innermost flow collection still open starts, if one is ('[' or
+// '{' at that offset); libyaml's own context often names only "a flow node".
+std::string libyaml_message(const yaml_parser_t& p, const std::string& name, size_t text_size,
+                            std::optional<std::pair<yaml_mark_t, char>> open_flow) {
   auto pos = [&](const yaml_mark_t& m) { return fmt::format("{}:{}:{}", name, m.line + 1, m.column + 1); };
   std::string problem = p.problem ? p.problem : "invalid YAML";
   std::string context = p.context ? p.context : "";
   bool at_end = p.problem_mark.index >= text_size || problem.find("end of stream") != std::string::npos;
+  if (context.find("quoted scalar") != std::string::npos && at_end)
+    return pos(p.context_mark) + ": unterminated quoted string";
+  if (at_end && open_flow) return fmt::format("{}: '{}' is never closed", pos(open_flow->first), open_flow->second);
   if (!context.empty() && at_end) {
     if (context.find("flow sequence") != std::string::npos) return pos(p.context_mark) + ": '[' is never closed";
     if (context.find("flow mapping") != std::string::npos) return pos(p.context_mark) + ": '{' is never closed";
-    if (context.find("quoted scalar") != std::string::npos) return pos(p.context_mark) + ": unterminated quoted string";
   }
   if (context.find("quoted scalar") != std::string::npos && p.context_mark.line != p.problem_mark.line)
     return pos(p.context_mark) + ": unterminated quoted string (" + problem + " on line " +
@@ -239,7 +244,10 @@ class YamlBuilder {
     for (bool done = false; !done && !failure;) {
       yaml_event_t event;
       if (!yaml_parser_parse(&parser, &event)) {
-        failure = Error{libyaml_message(parser, name_, text.size())};
+        std::optional<std::pair<yaml_mark_t, char>> open_flow;
+        if (!stack_.empty() && stack_.back().flow)
+          open_flow = {stack_.back().start, stack_.back().node.is_object() ? '{' : '['};
+        failure = Error{libyaml_message(parser, name_, text.size(), open_flow)};
         break;
       }
       done = event.type == YAML_STREAM_END_EVENT;
@@ -261,6 +269,8 @@ class YamlBuilder {
     Origin key_origin;
     bool merge = false;          // the pending key is "<<"
     std::vector<Node> merges;    // mappings named by "<<", applied at the end
+    bool flow = false;           // written [ ... ] or { ... }
+    yaml_mark_t start{};
   };
   struct Anchored {
     Node node;
@@ -294,6 +304,9 @@ class YamlBuilder {
                                  ? reinterpret_cast<const char*>(e.data.mapping_start.anchor)
                                  : reinterpret_cast<const char*>(e.data.sequence_start.anchor);
         if (anchor) f.anchor = anchor;
+        f.flow = e.type == YAML_MAPPING_START_EVENT ? e.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                                                    : e.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+        f.start = e.start_mark;
         stack_.push_back(std::move(f));
         return std::nullopt;
       }
