@@ -1,13 +1,16 @@
 // Loading time of large flat configuration files (1, 8 and 50 MB; YAML, JSON and TOML)
 // through relive::config (read, parse, merge, keys: Config::load), beside Python's parsers
 // on the same file in the same run: yaml.safe_load, json.load and tomllib.load, timed
-// inside the interpreter (its start-up is not counted). Medians of --runs runs.
+// inside the interpreter (its start-up is not counted). Medians of --runs runs. Times are
+// CPU time of the loading thread (relive loads on the caller's thread; Python's process
+// time), so that a busy shared machine stretches neither side; wall time is shown beside.
 //
 //   bench_config_load [--sizes 1,8,50] [--runs 3] [--formats yaml,json,toml] [--no-peer]
 //
 // The peer is /usr/bin/python3 (Debian's, with python3-yaml). A flat file of N MB has about
 // N * 11,000 keys ("key0000042: \"value ...\""), the shape that was quadratic before.
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,13 +55,25 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double relive_load_ms(const fs::path& path) {
+double thread_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+struct Times {
+  double cpu_ms = 0;
+  double wall_ms = 0;
+};
+
+Times relive_load_ms(const fs::path& path) {
   relive::config::Options o;
   o.sources = {relive::config::file(path)};
   o.watch = false;
   auto start = Clock::now();
+  double cpu = thread_cpu_ms();
   auto snap = relive::config::Config::load(o);
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  Times ms{thread_cpu_ms() - cpu, std::chrono::duration<double, std::milli>(Clock::now() - start).count()};
   if (!snap) {
     fmt::print(stderr, "relive failed: {}\n", snap.error().message);
     std::exit(1);
@@ -66,13 +81,14 @@ double relive_load_ms(const fs::path& path) {
   return ms;
 }
 
-// Runs the peer on `path`; it prints the milliseconds its load took.
-double python_load_ms(const std::string& format, const fs::path& path) {
+// Runs the peer on `path`; it prints the CPU and wall milliseconds its load took.
+Times python_load_ms(const std::string& format, const fs::path& path) {
   std::string code;
   if (format == "yaml") code = "import yaml as m; f = lambda p: m.safe_load(open(p, 'rb'))";
   else if (format == "json") code = "import json as m; f = lambda p: m.load(open(p, 'rb'))";
   else code = "import tomllib as m; f = lambda p: m.load(open(p, 'rb'))";
-  code += "\nimport sys, time\nt = time.perf_counter(); f(sys.argv[1]); print((time.perf_counter() - t) * 1000)";
+  code += "\nimport sys, time\nc, t = time.process_time(), time.perf_counter(); f(sys.argv[1])"
+          "\nprint((time.process_time() - c) * 1000, (time.perf_counter() - t) * 1000)";
   int out[2];
   if (::pipe(out) != 0) std::exit(1);
   pid_t pid = ::fork();
@@ -94,7 +110,9 @@ double python_load_ms(const std::string& format, const fs::path& path) {
     fmt::print(stderr, "/usr/bin/python3 failed on {} (is python3-yaml installed?)\n", path.string());
     std::exit(1);
   }
-  return std::atof(text.c_str());
+  Times ms;
+  if (std::sscanf(text.c_str(), "%lf %lf", &ms.cpu_ms, &ms.wall_ms) != 2) std::exit(1);
+  return ms;
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -136,7 +154,8 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   fmt::print("# load average at start: {:.2f} {:.2f} {:.2f}; {} runs each, medians\n", load[0], load[1], load[2], runs);
-  fmt::print("{:<6} {:>6} {:>8} {:>12} {:>12} {:>8}\n", "format", "MB", "keys", "relive ms", "python ms", "python/relive");
+  fmt::print("{:<6} {:>4} {:>8} {:>14} {:>14} {:>9} {:>11} {:>11}\n", "format", "MB", "keys", "relive cpu ms",
+             "python cpu ms", "py/relive", "relive wall", "python wall");
   for (const auto& format : formats) {
     for (const auto& size : sizes) {
       std::size_t keys = 0;
@@ -144,13 +163,20 @@ int main(int argc, char** argv) {
       {
         std::ofstream(path, std::ios::binary) << make_file(format, static_cast<std::size_t>(std::atoi(size.c_str())), keys);
       }
-      std::vector<double> ours, theirs;
+      std::vector<double> ours, theirs, ours_wall, theirs_wall;
       for (int r = 0; r < runs; ++r) {
-        ours.push_back(relive_load_ms(path));
-        if (peer) theirs.push_back(python_load_ms(format, path));
+        Times o = relive_load_ms(path);
+        ours.push_back(o.cpu_ms);
+        ours_wall.push_back(o.wall_ms);
+        if (peer) {
+          Times t = python_load_ms(format, path);
+          theirs.push_back(t.cpu_ms);
+          theirs_wall.push_back(t.wall_ms);
+        }
       }
       double o = median(ours), t = peer ? median(theirs) : 0;
-      fmt::print("{:<6} {:>6} {:>8} {:>12.1f} {:>12.1f} {:>8.1f}\n", format, size, keys, o, t, peer ? t / o : 0.0);
+      fmt::print("{:<6} {:>4} {:>8} {:>14.1f} {:>14.1f} {:>9.1f} {:>11.1f} {:>11.1f}\n", format, size, keys, o, t,
+                 peer ? t / o : 0.0, median(ours_wall), peer ? median(theirs_wall) : 0.0);
       std::fflush(stdout);
       fs::remove(path);
     }

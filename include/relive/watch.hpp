@@ -71,9 +71,6 @@ struct Options {
   // While a VCS lock exists, events are held for at most this long (a stale lock left by a
   // crashed git must not silence the watcher forever).
   std::chrono::milliseconds max_vcs_hold{10000};
-  // For tests: behave as if fs.inotify.max_user_watches allowed only this many watches
-  // (0: the system's limit). The out-of-watches path is then taken for the rest.
-  size_t max_watches = 0;
 };
 
 class Watcher {

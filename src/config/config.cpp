@@ -238,7 +238,12 @@ struct Core {
 
   Result<bool> reload(bool first = false) {
     Holding l(load_mu);
-    auto r = load_locked(first);
+    Result<bool> r = false;
+    try {
+      r = load_locked(first);
+    } catch (const std::exception& e) {  // bad_alloc merging a huge tree: this load fails, nothing else
+      r = Error{std::string("loading failed: ") + e.what()};
+    }
     if (first) {
       if (r) {
         std::lock_guard s(status_mu);

@@ -471,12 +471,18 @@ std::optional<Error> toml_precheck(std::string_view t, const std::string& name, 
   };
   std::vector<size_t> open;  // offsets of the '[' / '{' not yet closed
   bool line_start = true;
-  std::optional<size_t> header;  // a "[table]" header being read (must end on its line)
+  constexpr size_t kNone = std::string_view::npos;
+  size_t header = kNone;  // offset of a "[table]" header being read (must end on its line)
+  // Dotted keys nest tables too (a.b.c = 1; [a.b.c]): their levels count toward the limit.
+  bool in_key = true;
+  size_t key_dots = 0, header_dots = 0, table_levels = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     char c = t[i];
     if (c == '\n') {
-      if (header) return at(*header, "unterminated table header (']' missing on its line)");
+      if (header != kNone) return at(header, "unterminated table header (']' missing on its line)");
       line_start = true;
+      in_key = open.empty();
+      key_dots = 0;
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\r') continue;
@@ -512,23 +518,50 @@ std::optional<Error> toml_precheck(std::string_view t, const std::string& name, 
     if (c == '[' || c == '{') {
       if (c == '[' && was_line_start && open.empty()) {
         header = i;
-        if (i + 1 < t.size() && t[i + 1] == '[') ++i;
+        header_dots = 0;
+        if (i + 1 < t.size() && t[i + 1] == '[') {
+          ++i;
+          ++header_dots;  // an array of tables is one level more
+        }
         continue;
       }
       if (open.size() >= limits.max_depth) return at(i, fmt::format("nesting deeper than {} levels", limits.max_depth));
       open.push_back(i);
+      if (c == '{') {
+        in_key = true;
+        key_dots = 0;
+      }
       continue;
     }
     if (c == ']' || c == '}') {
-      if (header && open.empty()) {
-        header.reset();
+      if (header != kNone && open.empty()) {
+        header = kNone;
+        table_levels = header_dots + 1;
+        if (table_levels > limits.max_depth)
+          return at(i, fmt::format("nesting deeper than {} levels", limits.max_depth));
         if (i + 1 < t.size() && t[i + 1] == ']') ++i;
         continue;
       }
       if (!open.empty()) open.pop_back();
+      continue;
+    }
+    if (c == '.') {
+      if (header != kNone) ++header_dots;
+      else if (in_key) ++key_dots;
+      continue;
+    }
+    if (c == ',' && !open.empty() && t[open.back()] == '{') {
+      in_key = true;
+      key_dots = 0;
+      continue;
+    }
+    if (c == '=' && in_key && header == kNone) {
+      if (table_levels + key_dots + open.size() + 1 > limits.max_depth)
+        return at(i, fmt::format("nesting deeper than {} levels", limits.max_depth));
+      in_key = false;
     }
   }
-  if (header) return at(*header, "unterminated table header (']' missing on its line)");
+  if (header != kNone) return at(header, "unterminated table header (']' missing on its line)");
   if (!open.empty()) return at(open.back(), fmt::format("'{}' is never closed", t[open.back()]));
   return std::nullopt;
 }
