@@ -5,7 +5,9 @@
 // CPU time of the loading thread (relive loads on the caller's thread; Python's process
 // time), so that a busy shared machine stretches neither side; wall time is shown beside.
 //
-//   bench_config_load [--sizes 1,8,50] [--runs 3] [--formats yaml,json,toml] [--no-peer]
+//   bench_config_load [--sizes 1,8,50] [--runs 3] [--peer-runs N] [--formats yaml,json,toml]
+//                     [--no-peer]
+// (--peer-runs: fewer runs of the peer than of relive, for pure-Python YAML on 50 MB.)
 //
 // The peer is /usr/bin/python3 (Debian's, with python3-yaml). A flat file of N MB has about
 // N * 11,000 keys ("key0000042: \"value ...\""), the shape that was quadratic before.
@@ -131,16 +133,17 @@ std::vector<std::string> split(const std::string& s) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> sizes{"1", "8", "50"}, formats{"yaml", "json", "toml"};
-  int runs = 3;
+  int runs = 3, peer_runs = -1;
   bool peer = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--sizes" && i + 1 < argc) sizes = split(argv[++i]);
     else if (a == "--formats" && i + 1 < argc) formats = split(argv[++i]);
     else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--peer-runs" && i + 1 < argc) peer_runs = std::max(1, std::atoi(argv[++i]));
     else if (a == "--no-peer") peer = false;
     else {
-      fmt::print(stderr, "usage: {} [--sizes 1,8,50] [--runs 3] [--formats yaml,json,toml] [--no-peer]\n", argv[0]);
+      fmt::print(stderr, "usage: {} [--sizes 1,8,50] [--runs 3] [--peer-runs N] [--formats yaml,json,toml] [--no-peer]\n", argv[0]);
       return 2;
     }
   }
@@ -153,7 +156,8 @@ int main(int argc, char** argv) {
     if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
     std::fclose(f);
   }
-  fmt::print("# load average at start: {:.2f} {:.2f} {:.2f}; {} runs each, medians\n", load[0], load[1], load[2], runs);
+  fmt::print("# load average at start: {:.2f} {:.2f} {:.2f}; {} runs ({} of the peer), medians\n", load[0], load[1],
+             load[2], runs, peer_runs < 0 ? runs : std::min(runs, peer_runs));
   fmt::print("{:<6} {:>4} {:>8} {:>14} {:>14} {:>9} {:>11} {:>11}\n", "format", "MB", "keys", "relive cpu ms",
              "python cpu ms", "py/relive", "relive wall", "python wall");
   for (const auto& format : formats) {
@@ -168,7 +172,7 @@ int main(int argc, char** argv) {
         Times o = relive_load_ms(path);
         ours.push_back(o.cpu_ms);
         ours_wall.push_back(o.wall_ms);
-        if (peer) {
+        if (peer && (peer_runs < 0 || r < peer_runs)) {
           Times t = python_load_ms(format, path);
           theirs.push_back(t.cpu_ms);
           theirs_wall.push_back(t.wall_ms);
