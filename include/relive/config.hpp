@@ -43,209 +43,36 @@
 // be called from any thread. Reloads run on the watcher's thread; subscriber callbacks run
 // on one dispatcher thread owned by the Config. See docs/config.md for the user guide.
 //
-// fork(): a Config created before fork() keeps reloading in the child. pthread_atfork
-// handlers hold the loader's locks across fork() and, in the child, start a new watcher and
-// dispatcher (threads do not survive fork). The parent is unaffected.
+// fork(): a Config created before fork() keeps working in the child. pthread_atfork
+// handlers hold the loader's locks across fork() (except those the forking thread itself
+// holds: fork() from a callback, a resource factory or a Source::load() is fine) and, in
+// the child, only mark the Config: its watcher and dispatcher start on the child's first
+// call of pin(), get(), version(), subscribe(), reload() or status() (a child that execs
+// pays nothing). The parent is unaffected.
+//
+// The parts: relive/config_node.hpp (values, conversions), relive/config_source.hpp
+// (sources, formats, limits), and this header (snapshots, diffs, the Config itself), which
+// includes the other two.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "relive/cell.hpp"
+#include "relive/config_node.hpp"
+#include "relive/config_source.hpp"
 #include "relive/error.hpp"
 
-#include "relive/cell.hpp"
-
 namespace relive::config {
-
-// ---------------------------------------------------------------------------------------
-// Where a value came from. `source` is a file path as given ("config/app.yaml"),
-// "env APP_DB__TIMEOUT", "override db.timeout=5s" or "" (no source, e.g. a missing key).
-// line/column are 1-based; 0 when the source has no positions (env, overrides).
-struct Origin {
-  std::string source;
-  int line = 0;
-  int column = 0;
-  // "config/app.yaml:12:9", "env APP_DB__TIMEOUT", "override db.timeout=5s", "<none>".
-  std::string to_string() const;
-};
-
-// A type error found while converting a Node ("app.yaml:12:9: db.timeout: expected a
-// duration, got \"fast\""). Thrown by Node conversions; caught by the loader, which turns
-// it into a rejected snapshot (values of secret keys are redacted in what it logs).
-class TypeError : public std::runtime_error {
- public:
-  TypeError(Origin origin, std::string key, std::string expected, std::string got);
-  const Origin& origin() const { return origin_; }
-  const std::string& key() const { return key_; }
-  const std::string& expected() const { return expected_; }  // "a duration"
-  const std::string& got() const { return got_; }            // "\"fast\"" (as written)
- private:
-  Origin origin_;
-  std::string key_, expected_, got_;
-};
-
-// A size in bytes, parsed from "64MiB", "10KB", "1GiB", "512" (KB/MB/GB are powers of
-// 1000, KiB/MiB/GiB powers of 1024, B/K/M/G accepted too: K = KiB).
-struct ByteSize {
-  std::uint64_t bytes = 0;
-  friend bool operator==(const ByteSize&, const ByteSize&) = default;
-};
-
-// Parsers behind Node::as_duration()/as_size(), exposed for flags and tests.
-// Durations: "250ms", "5s", "1m30s", "2h", "1.5s", "100us", "10ns"; a bare number is
-// seconds. Return nullopt when the text is not one.
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
-std::optional<ByteSize> parse_size(std::string_view text);
-
-// ---------------------------------------------------------------------------------------
-// One value of the merged configuration tree: null, bool, integer, double, string, array or
-// object. Immutable once published. Every node knows its full dotted key ("db.timeout",
-// "servers.0.host"; "" for the root) and its Origin, so conversions report precise errors.
-class Node {
- public:
-  enum class Kind : std::uint8_t { Null, Bool, Int, Double, String, Array, Object };
-
-  Node() = default;  // a Null node with no key and no origin
-
-  Kind kind() const { return kind_; }
-  bool is_null() const { return kind_ == Kind::Null; }
-  bool is_object() const { return kind_ == Kind::Object; }
-  bool is_array() const { return kind_ == Kind::Array; }
-  bool is_scalar() const { return kind_ != Kind::Array && kind_ != Kind::Object; }
-  const std::string& key() const { return key_; }    // full dotted key
-  const std::string& name() const { return name_; }  // last segment of key()
-  const Origin& origin() const { return origin_; }
-
-  // Strict scalar conversions; each throws TypeError on a mismatch. as_string() accepts
-  // any scalar (5 -> "5"); as_double() accepts integers; as_duration() accepts a duration
-  // string or a number of seconds; as_size() a size string or a number of bytes.
-  bool as_bool() const;
-  std::int64_t as_int() const;
-  double as_double() const;
-  std::string as_string() const;
-  std::chrono::nanoseconds as_duration() const;
-  ByteSize as_size() const;
-
-  // Children: array items in order, or object members in source order (for objects each
-  // child's name() is its member name).
-  const std::vector<Node>& children() const { return children_; }
-  std::size_t size() const { return children_.size(); }
-
-  // Dotted lookup ("db.pool.size"; array indices as segments: "servers.0.host").
-  // find() returns nullptr when absent; at() throws TypeError ("missing") instead.
-  const Node* find(std::string_view dotted_key) const;
-  const Node& at(std::string_view dotted_key) const;
-
-  // Conversion to any T that has a from_config(const Node&, T&) overload (found by ADL):
-  // the built-in scalars, std::string, std::chrono::duration, ByteSize, std::vector,
-  // std::map<std::string, T>, std::optional, and your own structs. Throws TypeError.
-  template <class T>
-  T as() const {
-    T value{};
-    from_config(*this, value);
-    return value;
-  }
-  // Missing key (or null) -> fallback; present but of the wrong type -> throws TypeError.
-  template <class T>
-  T get(std::string_view dotted_key, T fallback) const {
-    const Node* n = find(dotted_key);
-    return (n && !n->is_null()) ? n->as<T>() : std::move(fallback);
-  }
-  // Overload so that n.get("name", "default") yields a std::string.
-  std::string get(std::string_view dotted_key, const char* fallback) const {
-    return get<std::string>(dotted_key, std::string(fallback));
-  }
-
-  // Scalars as plain text ("5s", "true", "3"); arrays/objects as compact JSON.
-  std::string to_string() const;
-  // Deep equality of values (keys, origins ignored).
-  bool same_value(const Node& other) const;
-
-  // Building (used by sources; a published tree is never modified).
-  static Node null(Origin o = {});
-  static Node boolean(bool v, Origin o = {});
-  static Node integer(std::int64_t v, Origin o = {});
-  static Node real(double v, Origin o = {});
-  static Node string(std::string v, Origin o = {});
-  static Node array(Origin o = {});
-  static Node object(Origin o = {});
-  // Appends an array item, or sets an object member (replacing one of the same name).
-  // Returns the stored child.
-  Node& push_back(Node child);
-  Node& set(std::string name, Node child);
-  // Parses an environment/override value as a scalar: true/false -> bool, integers -> int,
-  // decimals -> double, null/~ -> null, anything else -> string (kept as written).
-  static Node parse_scalar(std::string_view text, Origin o = {});
-
- private:
-  friend struct NodeAccess;
-  Kind kind_ = Kind::Null;
-  bool bool_ = false;
-  std::int64_t int_ = 0;
-  double double_ = 0;
-  std::string string_;
-  std::vector<Node> children_;
-  std::string key_, name_;
-  Origin origin_;
-};
-
-// Built-in conversions for Node::as<T>() (each throws TypeError on a mismatch).
-void from_config(const Node& n, bool& out);
-void from_config(const Node& n, short& out);
-void from_config(const Node& n, unsigned short& out);
-void from_config(const Node& n, int& out);
-void from_config(const Node& n, long& out);
-void from_config(const Node& n, long long& out);
-void from_config(const Node& n, unsigned& out);
-void from_config(const Node& n, unsigned long& out);
-void from_config(const Node& n, unsigned long long& out);
-void from_config(const Node& n, double& out);
-void from_config(const Node& n, float& out);
-void from_config(const Node& n, std::string& out);
-void from_config(const Node& n, ByteSize& out);
-void from_config(const Node& n, Node& out);  // the section itself, as a tree
-template <class Rep, class Period>
-void from_config(const Node& n, std::chrono::duration<Rep, Period>& out) {
-  out = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(n.as_duration());
-}
-template <class T>
-void from_config(const Node& n, std::optional<T>& out) {
-  if (n.is_null()) out.reset(); else out = n.as<T>();
-}
-template <class T>
-void from_config(const Node& n, std::vector<T>& out);
-template <class T>
-void from_config(const Node& n, std::map<std::string, T>& out);
-
-// Throws the TypeError "expected <what>, got <value as written>" for n.
-[[noreturn]] void throw_type_error(const Node& n, std::string expected);
-
-template <class T>
-void from_config(const Node& n, std::vector<T>& out) {
-  if (n.is_null()) { out.clear(); return; }
-  if (!n.is_array()) throw_type_error(n, "an array");
-  out.clear();
-  for (const Node& c : n.children()) out.push_back(c.as<T>());
-}
-template <class T>
-void from_config(const Node& n, std::map<std::string, T>& out) {
-  if (n.is_null()) { out.clear(); return; }
-  if (!n.is_object()) throw_type_error(n, "an object");
-  out.clear();
-  for (const Node& c : n.children()) out.emplace(c.name(), c.as<T>());
-}
 
 // ---------------------------------------------------------------------------------------
 // One leaf of a snapshot: its dotted key, its value as text, where it was set.
@@ -339,56 +166,6 @@ std::string format_flat(const Snapshot& snapshot, const Redactor& redactor, bool
 std::string format_json(const Snapshot& snapshot, const Redactor& redactor);
 
 // ---------------------------------------------------------------------------------------
-// A source of configuration. Files, directories, environment and overrides are built in;
-// implement this interface for another (etcd comes later): load() returns a tree; a source
-// that learns of changes by itself (not from files) calls `changed` from start().
-class Source {
- public:
-  virtual ~Source() = default;
-  // Short name for messages: the path, "env APP_*", "overrides".
-  virtual std::string name() const = 0;
-  // Reads the source completely. Errors name file:line:column and key. Called on the
-  // loader thread only (never concurrently with itself).
-  virtual Result<Node> load() = 0;
-  // Files to watch (the Config watches the directories that hold them); empty if none.
-  virtual std::vector<std::filesystem::path> watch_files() const { return {}; }
-  // Directories whose every entry counts (conf.d).
-  virtual std::vector<std::filesystem::path> watch_dirs() const { return {}; }
-  // Push sources: begin/stop telling the Config that load() would now return something
-  // new. `changed` may be called from any thread; it reloads on that thread before it
-  // returns (so never call it holding a lock your load() takes). In a fork() child,
-  // start() is called again: the parent's thread is gone there, so start a new one and
-  // never join the old. For fork-safety, your thread should be idle (waiting, not
-  // allocating) whenever it is not inside `changed`.
-  virtual void start(std::function<void()> changed) { (void)changed; }
-  virtual void stop() {}
-  // A source that serves its last good data while it cannot reach its origin (a remote
-  // center that is down, a cache file at start-up) says why here, one line; nullopt when it
-  // is current. Shown in Config::status().source_problems. Any thread.
-  virtual std::optional<std::string> problem() const { return std::nullopt; }
-};
-
-enum class Format { Auto, Json, Yaml, Toml };  // Auto: by extension (.json .yaml .yml .toml)
-
-// A file. A missing file is an error at open; later, a deleted file keeps the last good
-// values (status() says so) until it is re-created. Symlinks are followed on every read
-// (Kubernetes ConfigMap ..data swaps work).
-std::shared_ptr<Source> file(std::filesystem::path path, Format format = Format::Auto);
-// Every *.json/*.yaml/*.yml/*.toml in `dir` (not recursive), merged in name order.
-// A missing directory is an error (as for files).
-std::shared_ptr<Source> directory(std::filesystem::path dir);
-// Environment variables PREFIX_A__B=v -> a.b (lower-cased; "__" separates levels, a
-// single "_" stays in the name: APP_LOG_LEVEL -> log_level). Values are parsed as scalars
-// (Node::parse_scalar). Read from the process environment at every load; not watched.
-std::shared_ptr<Source> env(std::string prefix);
-// Explicit "dotted.key=value" overrides (command-line flags). Values parsed as scalars.
-// A malformed item (no '=' or empty key) is an error at load.
-std::shared_ptr<Source> overrides(std::vector<std::string> assignments);
-
-// Parses text as one format (for tests and tools). `origin_name` names it in errors.
-Result<Node> parse(std::string_view text, Format format, std::string origin_name);
-
-// ---------------------------------------------------------------------------------------
 // A change notification: the version just published and its changed leaves under the
 // subscribed prefix (never empty).
 struct Update {
@@ -410,6 +187,10 @@ struct Options {
   std::chrono::milliseconds quiet{5};
   // spdlog logger to log failures/recoveries on ("" = the default logger).
   std::string logger;
+  // A version is published only with all its resources: a factory that throws on a
+  // rebuild rejects the version (so readers never see pool_size: 5000 beside the pool built
+  // from the previous version). false: publish it anyway, the failed resource unchanged.
+  bool reject_version_on_resource_failure = true;
 };
 
 // What the loader knows now. Cheap to call; any thread.
@@ -434,10 +215,11 @@ struct BindingSlot;
 // does not convert.
 Result<std::size_t> add_binding(Core& core, std::string key,
                                 std::function<std::shared_ptr<const void>(const Node&)> build);
-// Registers a resource rebuild hook (called with the new section after a publish that
-// changed it). Returns an id.
+// Registers a resource rebuild hook: called with the new section of a version that changed
+// it, before that version is published; builds (or throws) and returns what publishes the
+// new T (empty: keep the old one), run only once the version is accepted.
 void add_resource(Core& core, std::string key,
-                  std::function<void(const Node&)> rebuild);
+                  std::function<std::function<void()>(const Node&)> rebuild);
 // The section at key, or a Null node with that key.
 Node section(const Snapshot& snapshot, const std::string& key);
 void log_error(Core& core, const std::string& message);
@@ -555,10 +337,13 @@ class Config {
   // Builds a T from the section at key with factory(section) now (an exception -> Error),
   // then again for each new version in which that section changed, before that version is
   // published: whoever sees version N finds the T built from N. The old T is destroyed when
-  // its last pin is released. If the factory throws on a rebuild, the old T stays (the
-  // version is still published), and the error is logged and shown in
-  // status().resource_error. Rebuilds run on the thread that loads (the watch thread or the
-  // caller of reload()), one at a time: a factory must not call reload() itself.
+  // its last pin is released. If the factory throws on a rebuild, the old T stays and the
+  // error is shown in status().resource_error; with
+  // Options::reject_version_on_resource_failure (the default) the whole version is rejected
+  // (logged like any load error; the previous version and all its resources keep serving),
+  // without it the version is published beside the old T. Rebuilds run on the thread that
+  // loads (the watch thread or the caller of reload()), one at a time: a factory must not
+  // call reload() itself.
   template <class T>
   Result<Resource<T>> resource(std::string key, std::function<std::unique_ptr<T>(const Node&)> factory) {
     std::shared_ptr<Cell<T>> cell;
@@ -569,9 +354,10 @@ class Config {
     } catch (const std::exception& e) {
       return Error{key + ": building the resource failed: " + e.what()};
     }
-    detail::add_resource(*core_, key, [cell, factory = std::move(factory)](const Node& section) {
-      auto next = factory(section);  // throws -> the Core logs it, the old one stays
-      if (next) cell->publish(std::unique_ptr<const T>(next.release()));
+    detail::add_resource(*core_, key, [cell, factory = std::move(factory)](const Node& section) -> std::function<void()> {
+      std::shared_ptr<std::unique_ptr<T>> next = std::make_shared<std::unique_ptr<T>>(factory(section));  // may throw
+      if (!*next) return {};
+      return [cell, next] { cell->publish(std::unique_ptr<const T>(next->release())); };
     });
     return Resource<T>(cell);
   }

@@ -77,9 +77,6 @@ struct Options {
   // target, is not followed (no loops, no watch twice). Links present at the start or at
   // a rescan are followed; with inotify only (polling does not follow).
   bool follow_symlinks = false;
-  // For tests: behave as if fs.inotify.max_user_watches allowed only this many watches
-  // (0: the system's limit). The out-of-watches path is then taken for the rest.
-  size_t max_watches = 0;
 };
 
 class Watcher {

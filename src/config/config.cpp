@@ -35,7 +35,7 @@ struct BindingSlot {
 };
 struct ResourceHook {
   std::string key;
-  std::function<void(const Node&)> rebuild;
+  std::function<std::function<void()>(const Node&)> rebuild;  // builds; returns the publish step
 };
 struct Subscriber {
   std::uint64_t id;
@@ -45,6 +45,30 @@ struct Subscriber {
 
 void register_for_fork(Core* core);
 void unregister_for_fork(Core* core);
+
+using Interest = std::map<fs::path, std::set<std::string>>;
+
+// The Core mutexes the current thread holds while it runs code that is not ours (a
+// callback, a factory, a Source::load()): if that code calls fork(), prepare_fork() must not
+// wait for them (it would wait for itself), and the child's copy of this thread still holds
+// them and releases them as it unwinds.
+thread_local std::vector<std::mutex*> held_by_this_thread;
+
+class Holding {
+ public:
+  explicit Holding(std::mutex& mu) : mu_(mu) {
+    mu_.lock();
+    held_by_this_thread.push_back(&mu_);
+  }
+  ~Holding() {
+    held_by_this_thread.pop_back();
+    mu_.unlock();
+  }
+  Holding(const Holding&) = delete;
+  Holding& operator=(const Holding&) = delete;
+ private:
+  std::mutex& mu_;
+};
 
 struct Core {
   Options options;
@@ -82,11 +106,17 @@ struct Core {
   // Bumped by each of our threads as its first act; see start_thread().
   std::atomic<unsigned> threads_started{0};
 
-  std::unique_ptr<watch::Watcher> watcher;  // driven by watch_thread through its fd
+  // One watcher per directory of interest (each with its own rules: only the files that
+  // matter there, never subdirectories), driven by watch_thread through their fds.
+  std::vector<std::unique_ptr<watch::Watcher>> watchers;
   std::unique_ptr<std::thread> watch_thread;
   int watch_stop_fd = -1;  // eventfd: tells watch_thread to return
-  // Watched root -> file names that matter under it (empty set = everything: conf.d).
-  std::map<fs::path, std::set<std::string>> interest;
+  // Watched directory -> file names that matter in it (empty set = every entry: conf.d).
+  Interest interest;
+
+  // Set in a fork() child: the threads are gone; the first use of the Config starts them.
+  std::atomic<bool> needs_restart{false};
+  std::mutex restart_mu;
 
   explicit Core(Options o)
       : options(std::move(o)), redactor(options.secret_patterns) {
@@ -107,24 +137,32 @@ struct Core {
     return m + ": expected " + e.expected() + ", got " + got;
   }
 
-  // Before a version is published: rebuilds (and publishes) the resources whose section
-  // changed, so that whoever sees version N also finds resources built from N. A factory
-  // that throws keeps the old resource and does not hold the version back. load_mu held.
-  void rebuild_resources(const Snapshot& before, const Snapshot& next) {
+  // Before a version is published: builds the resources whose section changed, so that
+  // whoever sees version N also finds resources built from N. Returns what publishes them,
+  // or — when a factory throws and reject_version_on_resource_failure is on — the error
+  // that rejects the version (nothing built is published). Option off: the failed resource
+  // keeps its old T and the version goes out. load_mu held.
+  Result<std::vector<std::function<void()>>> rebuild_resources(const Snapshot& before, const Snapshot& next) {
     std::vector<ResourceHook> hooks;
     {
       std::lock_guard s(subs_mu);
       hooks = resources;
     }
+    std::vector<std::function<void()>> commits;
+    std::vector<std::string> rebuilt;
     for (const auto& hook : hooks) {
       Node new_section = section(next, hook.key);
       if (section(before, hook.key).same_value(new_section)) continue;
       try {
-        hook.rebuild(new_section);
-        std::lock_guard s(status_mu);
-        if (status.resource_error && status.resource_error->starts_with(hook.key + ": "))
-          status.resource_error.reset();
+        if (auto commit = hook.rebuild(new_section)) commits.push_back(std::move(commit));
+        rebuilt.push_back(hook.key);
       } catch (const std::exception& e) {
+        if (options.reject_version_on_resource_failure) {
+          std::string m = fmt::format("{}: rebuilding the resource failed: {}", hook.key, e.what());
+          std::lock_guard s(status_mu);
+          status.resource_error = m + "; keeping the previous version";
+          return Error{m};
+        }
         std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
                                     hook.key, next.version(), e.what());
         log->error("config: {}", m);
@@ -132,13 +170,26 @@ struct Core {
         status.resource_error = m;
       }
     }
+    std::lock_guard s(status_mu);
+    for (const auto& key : rebuilt)
+      if (status.resource_error && status.resource_error->starts_with(key + ": ")) status.resource_error.reset();
+    return commits;
   }
 
   // Reads, merges, converts and validates; publishes on success. load_mu held.
   Result<bool> load_locked(bool first) {
     Node merged = Node::object();
     for (const auto& source : options.sources) {
-      auto layer = source->load();
+      // A source's exception (bad_alloc from a huge document, a plugin's bug) must not end
+      // the watch thread, and with it the process: it is this load's error.
+      Result<Node> layer = Error{""};
+      try {
+        layer = source->load();
+      } catch (const std::exception& e) {
+        return Error{fmt::format("{}: loading failed: {}", source->name(), e.what())};
+      } catch (...) {
+        return Error{source->name() + ": loading failed (an exception that is not a std::exception)"};
+      }
       if (!layer) return layer.error();
       merge_into(merged, std::move(*layer));
     }
@@ -149,7 +200,7 @@ struct Core {
     bound.reserve(bindings.size());
     for (const auto& b : bindings) {
       Node section = merged.find(b.key) ? *merged.find(b.key) : Node::null();
-      if (!merged.find(b.key)) NodeAccess::set_key(section, b.key, b.key);
+      if (!merged.find(b.key)) NodeAccess::set_key(section, b.key);
       try {
         bound.push_back(b.build(section));
       } catch (const TypeError& e) {
@@ -172,7 +223,9 @@ struct Core {
       }
     }
     Snapshot before = current;
-    rebuild_resources(before, next);
+    auto commits = rebuild_resources(before, next);
+    if (!commits) return commits.error();
+    for (auto& commit : *commits) commit();
     current = next;
     if (cell) {
       cell->publish(std::make_unique<const Snapshot>(next));
@@ -184,8 +237,13 @@ struct Core {
   }
 
   Result<bool> reload(bool first = false) {
-    std::lock_guard l(load_mu);
-    auto r = load_locked(first);
+    Holding l(load_mu);
+    Result<bool> r = false;
+    try {
+      r = load_locked(first);
+    } catch (const std::exception& e) {  // bad_alloc merging a huge tree: this load fails, nothing else
+      r = Error{std::string("loading failed: ") + e.what()};
+    }
     if (first) {
       if (r) {
         std::lock_guard s(status_mu);
@@ -235,7 +293,7 @@ struct Core {
         item = std::move(queue.front());
         queue.pop_front();
       }
-      std::lock_guard d(dispatch_mu);
+      Holding d(dispatch_mu);
       dispatch(item.first, item.second);
       item = {};  // the last reference to a version may go here: free it under the lock too
     }
@@ -305,25 +363,64 @@ struct Core {
     return false;
   }
 
-  Result<void> start_watching() {
-    if (!options.watch) return {};
-    interest.clear();
+  // The directories to watch and the names that matter in each: every source file's
+  // directory, and the directory of each hop of a file that is a symlink (app.yaml ->
+  // /etc/shared/real.yaml is edited there). Hops through a ".." entry of the file's own
+  // directory (Kubernetes' ..data) are followed by the watch engine inside that directory.
+  Interest compute_interest() const {
+    Interest out;
     for (const auto& s : options.sources) {
       for (const auto& f : s->watch_files()) {
         fs::path dir = f.parent_path().empty() ? fs::path(".") : f.parent_path();
-        interest[dir].insert(f.filename().string());
+        out[dir].insert(f.filename().string());
+        fs::path hop = f;
+        for (int i = 0; i < 40; ++i) {  // the kernel's own limit on a chain of links
+          std::error_code ec;
+          if (!fs::is_symlink(hop, ec)) break;
+          fs::path target = fs::read_symlink(hop, ec);
+          if (ec) break;
+          if (target.is_relative()) target = hop.parent_path() / target;
+          target = target.lexically_normal();
+          fs::path hop_dir = hop.parent_path().empty() ? fs::path(".") : hop.parent_path();
+          fs::path rel = target.parent_path().lexically_relative(hop_dir);
+          if (!rel.empty() && rel.begin()->string().starts_with("..") && rel.begin()->string() != "..") break;
+          out[target.parent_path().empty() ? fs::path(".") : target.parent_path()].insert(target.filename().string());
+          hop = target;
+        }
       }
     }
     for (const auto& s : options.sources)
-      for (const auto& d : s->watch_dirs()) interest[d].clear();
-    // A directory that holds a file AND is a conf.d stays "everything".
-    for (const auto& s : options.sources)
-      for (const auto& d : s->watch_dirs()) interest[d] = {};
-    std::vector<fs::path> roots;
-    for (const auto& [root, names] : interest) roots.push_back(root);
-    if (!roots.empty()) {
+      for (const auto& d : s->watch_dirs()) out[d] = {};  // a conf.d: every entry (but no subdirectory)
+    return out;
+  }
+
+  // gitignore-syntax rules that leave a directory's watch with only what matters: the
+  // names of interest (and Kubernetes' ..data entries), or for a conf.d its files. Never a
+  // subdirectory: one watch per directory, and no other file's writes hold a reload back.
+  static std::vector<std::string> rules_for(const std::set<std::string>& names) {
+    auto escape = [](const std::string& name) {
+      std::string out;
+      for (char c : name) {
+        if (c == '*' || c == '?' || c == '[' || c == '\\' || c == '!' || c == '#') out += '\\';
+        out += c;
+      }
+      return out;
+    };
+    std::vector<std::string> rules;
+    if (names.empty()) {
+      rules = {"/*/", "!/..*/"};
+    } else {
+      rules = {"/*", "!/..*"};
+      for (const auto& n : names) rules.push_back("!/" + escape(n));
+    }
+    return rules;
+  }
+
+  Result<std::vector<std::unique_ptr<watch::Watcher>>> open_watchers(const Interest& dirs) {
+    std::vector<std::unique_ptr<watch::Watcher>> out;
+    for (const auto& [dir, names] : dirs) {
       watch::Options wo;
-      wo.roots = roots;
+      wo.roots = {dir};
       wo.quiet = options.quiet;
       // A reload is idempotent and cheap (identical content publishes nothing), so a long
       // adaptive quiet period buys nothing here and only delays multi-step saves such as
@@ -332,11 +429,23 @@ struct Core {
       wo.ignore.vcs_ignore = false;
       wo.ignore.reloadignore = false;
       wo.ignore.default_ignores = false;
+      wo.ignore.globs = rules_for(names);
       auto logger = log;
       wo.on_warning = [logger](const std::string& w) { logger->warn("config: watch: {}", w); };
       auto w = watch::Watcher::open(std::move(wo));
       if (!w) return Error{"config: cannot watch the configuration: " + w.error().message};
-      watcher = std::move(*w);
+      out.push_back(std::move(*w));
+    }
+    return out;
+  }
+
+  Result<void> start_watching() {
+    if (!options.watch) return {};
+    interest = compute_interest();
+    if (!interest.empty()) {
+      auto w = open_watchers(interest);
+      if (!w) return w.error();
+      watchers = std::move(*w);
       watch_stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
       if (watch_stop_fd < 0) return Error{"config: cannot watch the configuration: eventfd failed"};
       watch_thread = start_thread([this] { watch_loop(); });
@@ -345,28 +454,51 @@ struct Core {
     // watch thread, so a fork never lands in the middle of it.
     for (const auto& s : options.sources) {
       s->start([this] {
-        std::lock_guard w(watch_mu);
+        Holding w(watch_mu);
         (void)reload();
       });
     }
     return {};
   }
 
-  // The watch thread: waits (holding nothing) for the watcher's fd, then reads and reloads
-  // holding watch_mu, which prepare_fork() takes.
+  // After a reload: a symlink may point elsewhere now. Watch the new set of directories
+  // (opened before the old ones close, then one more reload: nothing is missed). watch_mu.
+  void follow_moved_links() {
+    Interest now = compute_interest();
+    if (now == interest) return;
+    auto w = open_watchers(now);
+    if (!w) {
+      log->error("{} (after a symlink changed)", w.error().message);
+      return;
+    }
+    watchers = std::move(*w);
+    interest = std::move(now);
+    (void)reload();
+  }
+
+  // The watch thread: waits (holding nothing) for the watchers' fds, then reads and
+  // reloads holding watch_mu, which prepare_fork() takes.
   void watch_loop() {
-    pollfd fds[2] = {{watcher->fd(), POLLIN, 0}, {watch_stop_fd, POLLIN, 0}};
+    std::vector<pollfd> fds;
     for (;;) {
-      if (::poll(fds, 2, -1) < 0) {
+      fds.clear();
+      fds.push_back({watch_stop_fd, POLLIN, 0});
+      for (const auto& w : watchers) fds.push_back({w->fd(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
         if (errno == EINTR) continue;
-        std::lock_guard w(watch_mu);
+        Holding w(watch_mu);
         log->error("config: watching stopped: poll failed: {}", std::strerror(errno));
         return;
       }
-      if (fds[1].revents != 0) return;
-      std::lock_guard w(watch_mu);
-      for (const watch::Batch& batch : watcher->read_batches()) {
-        if (relevant(batch)) (void)reload();
+      if (fds[0].revents != 0) return;
+      Holding w(watch_mu);
+      bool changed = false;
+      for (const auto& watcher : watchers)
+        for (const watch::Batch& batch : watcher->read_batches())
+          if (relevant(batch)) changed = true;
+      if (changed) {
+        (void)reload();
+        follow_moved_links();
       }
     }
   }
@@ -380,11 +512,18 @@ struct Core {
     }
     if (watch_stop_fd >= 0) ::close(watch_stop_fd);
     watch_stop_fd = -1;
-    watcher.reset();
+    watchers.clear();
   }
 
   void shutdown() {
     unregister_for_fork(this);
+    if (needs_restart.load(std::memory_order_relaxed)) {
+      // A fork() child that never used this Config: the threads and the stop eventfd are
+      // the parent's. Forget them; stopping them would stop the parent's watch thread.
+      restart_in_child();
+      needs_restart.store(false, std::memory_order_relaxed);
+      return;  // nor Source::stop(): its thread is the parent's too (see Source::start())
+    }
     for (const auto& s : options.sources) s->stop();
     stop_watching();
     stop_dispatcher();
@@ -396,7 +535,7 @@ struct Core {
     // The parent's watcher has no thread of its own (watch_thread drives it): destroying it
     // here just closes the child's copies of its fds. The eventfd is shared with the parent,
     // so the child gets its own (start_watching()).
-    watcher.reset();
+    watchers.clear();
     if (watch_stop_fd >= 0) ::close(watch_stop_fd);
     watch_stop_fd = -1;
     (void)watch_thread.release();  // its thread does not exist here; leak it deliberately
@@ -404,17 +543,25 @@ struct Core {
     queue_cv.release();          // may hold the state of a waiter that no longer exists
     queue_cv = std::make_unique<std::condition_variable>();
   }
-  void start_threads_in_child() {
+  // The first use of a Config in a fork() child: its threads start now (a child that only
+  // execs never pays for them), then one reload catches what changed since the fork.
+  void restart_if_forked() {
+    if (!needs_restart.load(std::memory_order_relaxed)) return;
+    std::lock_guard r(restart_mu);
+    if (!needs_restart.load(std::memory_order_relaxed)) return;
+    restart_in_child();
     start_dispatcher();
-    auto r = start_watching();
-    if (!r) log->error("{} (in the child after fork)", r.error().message);
+    auto w = start_watching();
+    if (!w) log->error("{} (in the child after fork)", w.error().message);
+    needs_restart.store(false, std::memory_order_relaxed);
+    (void)reload();
   }
 };
 
 Node section(const Snapshot& snapshot, const std::string& key) {
   if (const Node* n = snapshot.find(key)) return *n;
   Node n = Node::null();
-  NodeAccess::set_key(n, key, key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1));
+  NodeAccess::set_key(n, key);
   return n;
 }
 
@@ -440,7 +587,7 @@ Result<std::size_t> add_binding(Core& core, std::string key,
   return core.bindings.size() - 1;
 }
 
-void add_resource(Core& core, std::string key, std::function<void(const Node&)> rebuild) {
+void add_resource(Core& core, std::string key, std::function<std::function<void()>(const Node&)> rebuild) {
   std::lock_guard s(core.subs_mu);
   core.resources.push_back(ResourceHook{std::move(key), std::move(rebuild)});
 }
@@ -472,12 +619,31 @@ std::set<Core*>& registry() {
   return cores;
 }
 
+// The forking thread may be one of ours running user code (a callback that forks): the
+// locks it holds are skipped here (waiting for them would wait forever) and stay held by
+// the child's copy of that thread, which releases them as it returns.
+std::vector<std::mutex*>& skipped() {
+  static std::vector<std::mutex*> locks;  // registry_mu held from prepare to after-fork
+  return locks;
+}
+void lock_unless_held(std::mutex& mu) {
+  if (std::find(held_by_this_thread.begin(), held_by_this_thread.end(), &mu) != held_by_this_thread.end()) {
+    skipped().push_back(&mu);
+    return;
+  }
+  mu.lock();
+}
+void unlock_unless_skipped(std::mutex& mu) {
+  if (std::find(skipped().begin(), skipped().end(), &mu) == skipped().end()) mu.unlock();
+}
+
 void prepare_fork() {
   registry_mu().lock();
+  skipped().clear();
   for (Core* c : registry()) {
-    c->dispatch_mu.lock();
-    c->watch_mu.lock();
-    c->load_mu.lock();
+    lock_unless_held(c->dispatch_mu);
+    lock_unless_held(c->watch_mu);
+    lock_unless_held(c->load_mu);
     c->subs_mu.lock();
     c->queue_mu.lock();
     c->status_mu.lock();
@@ -488,21 +654,22 @@ void unlock_all() {
     c->status_mu.unlock();
     c->queue_mu.unlock();
     c->subs_mu.unlock();
-    c->load_mu.unlock();
-    c->watch_mu.unlock();
-    c->dispatch_mu.unlock();
+    unlock_unless_skipped(c->load_mu);
+    unlock_unless_skipped(c->watch_mu);
+    unlock_unless_skipped(c->dispatch_mu);
   }
+  skipped().clear();
 }
 void parent_after_fork() {
   unlock_all();
   registry_mu().unlock();
 }
+// Only bookkeeping here: no thread, no watcher, no allocation beyond what must be. The
+// Config starts again on its first use (Core::restart_if_forked()).
 void child_after_fork() {
-  for (Core* c : registry()) c->restart_in_child();
+  for (Core* c : registry()) c->needs_restart.store(true, std::memory_order_relaxed);
   unlock_all();
-  std::vector<Core*> cores(registry().begin(), registry().end());
   registry_mu().unlock();
-  for (Core* c : cores) c->start_threads_in_child();
 }
 }  // namespace
 
@@ -558,22 +725,30 @@ Config::~Config() {
   if (core_) core_->shutdown();
 }
 
-SnapshotPin Config::pin() const { return core_->cell->pin(); }
+SnapshotPin Config::pin() const {
+  core_->restart_if_forked();
+  return core_->cell->pin();
+}
 
 std::uint64_t Config::version() const { return pin()->version(); }
 
 std::shared_ptr<const SnapshotCell> Config::cell() const { return core_->cell; }
 
 Subscription Config::subscribe(std::string prefix, std::function<void(const Update&)> callback) {
+  core_->restart_if_forked();
   std::lock_guard s(core_->subs_mu);
   std::uint64_t id = core_->next_id++;
   core_->subscribers.push_back(detail::Subscriber{id, std::move(prefix), std::move(callback)});
   return Subscription(core_, id);
 }
 
-Result<bool> Config::reload() { return core_->reload(); }
+Result<bool> Config::reload() {
+  core_->restart_if_forked();
+  return core_->reload();
+}
 
 Status Config::status() const {
+  core_->restart_if_forked();
   Status out;
   {
     std::lock_guard s(core_->status_mu);

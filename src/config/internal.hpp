@@ -9,11 +9,13 @@ namespace relive::config {
 
 // Write access to Node internals for the parsers and the merger.
 struct NodeAccess {
-  static void set_key(Node& n, std::string key, std::string name) {
-    n.key_ = std::move(key);
-    n.name_ = std::move(name);
-  }
+  // Gives n the dotted key `key` (its name is the last segment) without a parent chain.
+  static void set_key(Node& n, std::string_view key);
   static std::vector<Node>& children(Node& n) { return n.children_; }
+  static Node* child(Node& n, std::string_view name) { return const_cast<Node*>(n.child(name)); }
+  static std::shared_ptr<Node::Path>& path(Node& n) { return n.path_; }
+  static std::shared_ptr<Node::Path> make_path(std::shared_ptr<Node::Path> parent, std::string name);
+  static void reindex(Node& n) { n.reindex(); }
   static void set_origin(Node& n, Origin o) { n.origin_ = std::move(o); }
 };
 
@@ -35,7 +37,7 @@ struct SnapshotAccess {
 // Merges `overlay` into `base`: objects member by member (recursively), anything else
 // replaced wholesale (with the overlay's origin).
 void merge_into(Node& base, Node overlay);
-// Sets key()/name() of every node under root (root's key is "").
+// Sets key()/name() of every node under root (root's key is ""). Iterative.
 void assign_keys(Node& root);
 // "12:01:33" in local time.
 std::string clock_time(std::chrono::system_clock::time_point t);

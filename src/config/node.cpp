@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <limits>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -220,21 +221,102 @@ Node Node::string(std::string v, Origin o) { Node n = null(std::move(o)); n.kind
 Node Node::array(Origin o) { Node n = null(std::move(o)); n.kind_ = Kind::Array; return n; }
 Node Node::object(Origin o) { Node n = null(std::move(o)); n.kind_ = Kind::Object; return n; }
 
+// A node's name with its parent's path: the dotted key is derived by walking up, so a
+// key is stored once however deep the tree (a full key per node is quadratic in depth).
+struct Node::Path {
+  std::shared_ptr<Path> parent;
+  std::string name;
+};
+
+// name -> position in children_ for objects past kSmall members (below that a scan is
+// cheaper). Views point into the children's Path names, which live on the heap and so
+// survive the vector's reallocation; shared between copies until one of them changes.
+struct Node::Index {
+  std::unordered_map<std::string_view, std::uint32_t> pos;
+};
+
+namespace {
+constexpr std::size_t kSmall = 16;
+const std::string kNoName;
+}  // namespace
+
+std::shared_ptr<Node::Path> NodeAccess::make_path(std::shared_ptr<Node::Path> parent, std::string name) {
+  return std::make_shared<Node::Path>(Node::Path{std::move(parent), std::move(name)});
+}
+
+void NodeAccess::set_key(Node& n, std::string_view key) {
+  std::shared_ptr<Node::Path> p;
+  for (;;) {
+    auto dot = key.find('.');
+    p = make_path(std::move(p), std::string(key.substr(0, dot)));
+    if (dot == std::string_view::npos) break;
+    key.remove_prefix(dot + 1);
+  }
+  n.path_ = std::move(p);
+}
+
+const std::string& Node::name() const { return path_ ? path_->name : kNoName; }
+
+std::string Node::key() const {
+  std::vector<const std::string*> names;
+  for (const Path* p = path_.get(); p; p = p->parent.get()) names.push_back(&p->name);
+  std::string out;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    if (!out.empty()) out += '.';
+    out += **it;
+  }
+  return out;
+}
+
+void Node::reindex() {
+  if (kind_ != Kind::Object || children_.size() <= kSmall) {
+    index_.reset();
+    return;
+  }
+  auto idx = std::make_shared<Index>();
+  idx->pos.reserve(children_.size());
+  for (std::size_t i = 0; i < children_.size(); ++i)
+    idx->pos[children_[i].name()] = static_cast<std::uint32_t>(i);
+  index_ = std::move(idx);
+}
+
+const Node* Node::child(std::string_view name) const {
+  if (index_) {
+    auto it = index_->pos.find(name);
+    return it == index_->pos.end() ? nullptr : &children_[it->second];
+  }
+  for (const Node& c : children_)
+    if (c.name() == name) return &c;
+  return nullptr;
+}
+
 Node& Node::push_back(Node child) {
-  child.name_ = std::to_string(children_.size());
+  child.path_ = std::make_shared<Path>(Path{nullptr, std::to_string(children_.size())});
   children_.push_back(std::move(child));
   return children_.back();
 }
 
 Node& Node::set(std::string name, Node child) {
-  child.name_ = name;
-  for (Node& c : children_) {
-    if (c.name_ == name) {
-      c = std::move(child);
-      return c;
+  if (!child.path_ || child.path_.use_count() > 1 || child.path_->name != name)
+    child.path_ = std::make_shared<Path>(Path{nullptr, std::move(name)});
+  const std::string& stored_name = child.path_->name;
+  if (Node* existing = const_cast<Node*>(this->child(stored_name))) {
+    std::size_t i = static_cast<std::size_t>(existing - children_.data());
+    if (index_) {
+      if (index_.use_count() > 1) index_ = std::make_shared<Index>(*index_);
+      index_->pos.erase(stored_name);  // its view points into the child being replaced
     }
+    *existing = std::move(child);
+    if (index_) index_->pos[existing->name()] = static_cast<std::uint32_t>(i);
+    return *existing;
   }
   children_.push_back(std::move(child));
+  if (index_) {
+    if (index_.use_count() > 1) index_ = std::make_shared<Index>(*index_);
+    index_->pos[children_.back().name()] = static_cast<std::uint32_t>(children_.size() - 1);
+  } else if (children_.size() > kSmall) {
+    reindex();
+  }
   return children_.back();
 }
 
@@ -307,9 +389,7 @@ const Node* Node::find(std::string_view dotted) const {
     dotted = dot == std::string_view::npos ? std::string_view{} : dotted.substr(dot + 1);
     const Node* next = nullptr;
     if (cur->kind_ == Kind::Object) {
-      for (const Node& c : cur->children_) {
-        if (c.name_ == seg) { next = &c; break; }
-      }
+      next = cur->child(seg);
     } else if (cur->kind_ == Kind::Array) {
       size_t idx = 0;
       auto [p, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), idx);
@@ -324,7 +404,8 @@ const Node* Node::find(std::string_view dotted) const {
 
 const Node& Node::at(std::string_view dotted) const {
   if (const Node* n = find(dotted)) return *n;
-  std::string full = key_.empty() ? std::string(dotted) : key_ + "." + std::string(dotted);
+  std::string own = key();
+  std::string full = own.empty() ? std::string(dotted) : own + "." + std::string(dotted);
   throw TypeError(origin_, full, "missing (required)", "");
 }
 
@@ -361,13 +442,7 @@ bool Node::same_value(const Node& o) const {
       if (children_.size() != o.children_.size()) return false;
       for (size_t i = 0; i < children_.size(); ++i) {
         const Node& mine = children_[i];
-        const Node* theirs = nullptr;
-        if (o.children_[i].name_ == mine.name_) {
-          theirs = &o.children_[i];
-        } else {
-          for (const Node& c : o.children_)
-            if (c.name_ == mine.name_) { theirs = &c; break; }
-        }
+        const Node* theirs = o.children_[i].name() == mine.name() ? &o.children_[i] : o.child(mine.name());
         if (!theirs || !mine.same_value(*theirs)) return false;
       }
       return true;
@@ -411,37 +486,43 @@ void from_config(const Node& n, Node& out) { out = n; }
 
 void merge_into(Node& base, Node overlay) {
   if (base.is_object() && overlay.is_object()) {
-    auto& kids = NodeAccess::children(base);
     for (Node& child : NodeAccess::children(overlay)) {
-      Node* existing = nullptr;
-      for (Node& k : kids) {
-        if (k.name() == child.name()) { existing = &k; break; }
+      if (Node* existing = NodeAccess::child(base, child.name())) merge_into(*existing, std::move(child));
+      else {
+        std::string name = child.name();  // before the move (argument order is unspecified)
+        base.set(std::move(name), std::move(child));
       }
-      if (existing) merge_into(*existing, std::move(child));
-      else kids.push_back(std::move(child));
     }
     return;
   }
-  std::string name = base.name();
+  auto path = NodeAccess::path(base);
   base = std::move(overlay);
-  NodeAccess::set_key(base, base.key(), name);
+  NodeAccess::path(base) = std::move(path);
 }
-
-namespace {
-void assign(Node& n, const std::string& key) {
-  auto& kids = NodeAccess::children(n);
-  for (size_t i = 0; i < kids.size(); ++i) {
-    std::string name = n.is_array() ? std::to_string(i) : kids[i].name();
-    std::string child_key = key.empty() ? name : key + "." + name;
-    NodeAccess::set_key(kids[i], child_key, name);
-    assign(kids[i], child_key);
-  }
-}
-}  // namespace
 
 void assign_keys(Node& root) {
-  NodeAccess::set_key(root, "", "");
-  assign(root, "");
+  NodeAccess::path(root).reset();
+  // Iterative: the tree's depth is bounded by Limits::max_depth, but this walk need not be.
+  std::vector<Node*> todo{&root};
+  while (!todo.empty()) {
+    Node* n = todo.back();
+    todo.pop_back();
+    auto& kids = NodeAccess::children(*n);
+    const auto& parent = NodeAccess::path(*n);
+    bool renamed = false;
+    for (std::size_t i = 0; i < kids.size(); ++i) {
+      auto& p = NodeAccess::path(kids[i]);
+      std::string name = n->is_array() ? std::to_string(i) : kids[i].name();
+      if (p && p.use_count() == 1 && p->name == name) {
+        p->parent = parent;  // the common case: a freshly parsed tree, nothing shared
+      } else {
+        p = NodeAccess::make_path(parent, std::move(name));
+        renamed = true;
+      }
+      todo.push_back(&kids[i]);
+    }
+    if (renamed) NodeAccess::reindex(*n);
+  }
 }
 
 std::string clock_time(std::chrono::system_clock::time_point t) {

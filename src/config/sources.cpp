@@ -28,13 +28,23 @@ Format format_of(const fs::path& path) {
 }
 
 // Reads the whole file, following symlinks at this moment (a ConfigMap swap is seen).
-Result<std::string> read_all(const fs::path& path) {
+// A file larger than max_bytes (when opened, or growing while read) is rejected unread.
+Result<std::string> read_all(const fs::path& path, std::uint64_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Error{path.string() + ": file not found (deleted?)"};
     return errno_error("open " + path.string());
   }
+  auto too_big = [&](std::uint64_t size) {
+    ::close(fd);
+    return Error{fmt::format("{}: {} bytes, more than the limit of {} (Limits::max_file_bytes)", path.string(), size,
+                             max_bytes)};
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    return too_big(static_cast<std::uint64_t>(st.st_size));
   std::string out;
+  if (st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -46,33 +56,34 @@ Result<std::string> read_all(const fs::path& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) return too_big(out.size());
   }
   ::close(fd);
   return out;
 }
 
-Result<Node> load_file(const fs::path& path, Format format) {
+Result<Node> load_file(const fs::path& path, Format format, const Limits& limits) {
   if (format == Format::Auto) format = format_of(path);
   if (format == Format::Auto)
     return Error{path.string() + ": unknown configuration format (use .json, .yaml, .yml or .toml, or state it)"};
-  auto text = read_all(path);
+  auto text = read_all(path, limits.max_file_bytes);
   if (!text) return text.error();
-  return parse(*text, format, path.string());
+  return parse(*text, format, path.string(), limits);
 }
 
 // Sets dotted `segments` under root to value, creating objects on the way (a scalar in the
-// way is replaced: the later source wins).
-void set_path(Node& root, const std::vector<std::string>& segments, Node value, const Origin& o) {
+// way is replaced: the later source wins). More than max_depth segments is an error.
+Result<void> set_path(Node& root, const std::vector<std::string>& segments, Node value, const Origin& o) {
+  if (segments.size() > Limits{}.max_depth)
+    return Error{fmt::format("{}: nesting deeper than {} levels", o.to_string(), Limits{}.max_depth)};
   Node* cur = &root;
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
-    Node* next = nullptr;
-    for (Node& c : NodeAccess::children(*cur)) {
-      if (c.name() == segments[i]) { next = &c; break; }
-    }
+    Node* next = NodeAccess::child(*cur, segments[i]);
     if (!next || !next->is_object()) next = &cur->set(segments[i], Node::object(o));
     cur = next;
   }
   cur->set(segments.back(), std::move(value));
+  return {};
 }
 
 std::vector<std::string> split(std::string_view s, std::string_view sep) {
@@ -89,7 +100,7 @@ std::vector<std::string> split(std::string_view s, std::string_view sep) {
 
 class FileSource : public Source {
  public:
-  FileSource(fs::path p, Format f) : path_(std::move(p)), format_(f) {}
+  FileSource(fs::path p, Format f, Limits l) : path_(std::move(p)), format_(f), limits_(l) {}
   std::string name() const override { return path_.string(); }
   Result<Node> load() override {
     std::error_code ec;
@@ -98,7 +109,7 @@ class FileSource : public Source {
     // file had content, an empty one is taken as a save in progress, not as "no settings".
     if (!ec && size == 0 && had_content_)
       return Error{path_.string() + ": file is empty (a save in progress?)"};
-    auto r = load_file(path_, format_);
+    auto r = load_file(path_, format_, limits_);
     if (r && !ec && size > 0) had_content_ = true;
     return r;
   }
@@ -106,12 +117,13 @@ class FileSource : public Source {
  private:
   fs::path path_;
   Format format_;
+  Limits limits_;
   bool had_content_ = false;  // load() runs on one thread at a time
 };
 
 class DirectorySource : public Source {
  public:
-  explicit DirectorySource(fs::path d) : dir_(std::move(d)) {}
+  DirectorySource(fs::path d, Limits l) : dir_(std::move(d)), limits_(l) {}
   std::string name() const override { return dir_.string(); }
   Result<Node> load() override {
     std::error_code ec;
@@ -127,7 +139,7 @@ class DirectorySource : public Source {
     std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     Node merged = Node::object(Origin{dir_.string(), 0, 0});
     for (const auto& f : files) {
-      auto n = load_file(f, Format::Auto);
+      auto n = load_file(f, Format::Auto, limits_);
       if (!n) {
         // A file that vanished between listing and reading was deleted or renamed by an
         // editor mid-save; the watcher will report the final state.
@@ -140,6 +152,7 @@ class DirectorySource : public Source {
   std::vector<fs::path> watch_dirs() const override { return {dir_}; }
  private:
   fs::path dir_;
+  Limits limits_;
 };
 
 class EnvSource : public Source {
@@ -163,7 +176,8 @@ class EnvSource : public Source {
       auto segments = split(rest, "__");
       if (std::any_of(segments.begin(), segments.end(), [](const std::string& s) { return s.empty(); })) continue;
       Origin o{"env " + std::string(var_name), 0, 0};
-      set_path(root, segments, Node::parse_scalar(std::string_view(var).substr(eq + 1), o), o);
+      if (auto r = set_path(root, segments, Node::parse_scalar(std::string_view(var).substr(eq + 1), o), o); !r)
+        return r.error();
     }
     return root;
   }
@@ -185,7 +199,8 @@ class OverrideSource : public Source {
       if (std::any_of(segments.begin(), segments.end(), [](const std::string& s) { return s.empty(); }))
         return Error{fmt::format("override \"{}\": empty key segment", item)};
       Origin o{"override " + item.substr(0, eq), 0, 0};
-      set_path(root, segments, Node::parse_scalar(std::string_view(item).substr(eq + 1), o), o);
+      if (auto r = set_path(root, segments, Node::parse_scalar(std::string_view(item).substr(eq + 1), o), o); !r)
+        return r.error();
     }
     return root;
   }
@@ -195,10 +210,12 @@ class OverrideSource : public Source {
 
 }  // namespace
 
-std::shared_ptr<Source> file(std::filesystem::path path, Format format) {
-  return std::make_shared<FileSource>(std::move(path), format);
+std::shared_ptr<Source> file(std::filesystem::path path, Format format, Limits limits) {
+  return std::make_shared<FileSource>(std::move(path), format, limits);
 }
-std::shared_ptr<Source> directory(std::filesystem::path dir) { return std::make_shared<DirectorySource>(std::move(dir)); }
+std::shared_ptr<Source> directory(std::filesystem::path dir, Limits limits) {
+  return std::make_shared<DirectorySource>(std::move(dir), limits);
+}
 std::shared_ptr<Source> env(std::string prefix) { return std::make_shared<EnvSource>(std::move(prefix)); }
 std::shared_ptr<Source> overrides(std::vector<std::string> assignments) {
   return std::make_shared<OverrideSource>(std::move(assignments));

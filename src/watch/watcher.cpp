@@ -12,10 +12,20 @@
 #include <fstream>
 #include <thread>
 
+#include "relive/internal/watch_testing.hpp"
 #include "relive/watch.hpp"
 #include "root_watch.hpp"
 
 namespace relive::watch {
+
+namespace internal {
+namespace {
+std::atomic<size_t> g_max_watches_for_testing{0};
+}  // namespace
+void limit_watches_for_testing(size_t n) { g_max_watches_for_testing.store(n, std::memory_order_relaxed); }
+}  // namespace internal
+using internal::g_max_watches_for_testing;
+
 
 const char* to_string(Change change) {
   switch (change) {
@@ -75,7 +85,7 @@ class WatcherImpl final : public Watcher {
     ctx_.warn = options_.on_warning;
     ctx_.force_poll = options_.poll_interval.has_value();
     ctx_.follow_symlinks = options_.follow_symlinks;
-    ctx_.max_watches = options_.max_watches;
+    ctx_.max_watches = g_max_watches_for_testing.load(std::memory_order_relaxed);
     if (options_.quiet <= 0ms) options_.quiet = 1ms;
     if (options_.max_quiet < options_.quiet) options_.max_quiet = options_.quiet;
     if (options_.max_delay < options_.max_quiet) options_.max_delay = options_.max_quiet;
@@ -222,7 +232,7 @@ class WatcherImpl final : public Watcher {
     }
     if (ctx_.out_of_watches && !warned_out_of_watches_) {
       warned_out_of_watches_ = true;
-      std::string limit = options_.max_watches > 0 ? std::to_string(options_.max_watches) + " (limited by Options::max_watches)"
+      std::string limit = ctx_.max_watches > 0 ? std::to_string(ctx_.max_watches) + " (limited for testing)"
                                                   : read_sysctl("/proc/sys/fs/inotify/max_user_watches");
       options_.on_warning("out of inotify watches: fs.inotify.max_user_watches is " + limit + ", this tree needs " +
                           std::to_string(watched + polled) + " (one per directory); polling the " +

@@ -16,7 +16,6 @@ using namespace relive::config::test;
 using namespace std::chrono_literals;
 
 TEST(ConfigFork, ChildKeepsReloading) {
-  SKIP_WITHOUT_WATCHER();
   TempDir dir;
   auto path = dir / "app.yaml";
   write_file(path, "n: 0\n");
@@ -60,7 +59,6 @@ TEST(ConfigFork, ChildKeepsReloading) {
 // allocates there, under a lock) would leave the child's allocator locked, and the child's
 // own watch thread hung (seen 1 run in 20 under ASan before open() waited for its threads).
 TEST(ConfigFork, ForkRightAfterOpenRepeatedly) {
-  SKIP_WITHOUT_WATCHER();
   for (int round = 0; round < 10; ++round) {
     TempDir dir;
     auto path = dir / "app.yaml";

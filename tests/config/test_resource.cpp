@@ -25,7 +25,9 @@ TEST(ConfigResource, RebuiltOnlyOnChangeOldAliveWhilePinned) {
   TempDir dir;
   auto path = dir / "app.yaml";
   write_file(path, "db:\n  host: a\nother: 1\n");
-  auto cfg = Config::open(manual({file(path)}));
+  Options o = manual({file(path)});
+  o.reject_version_on_resource_failure = false;  // the mode in which a failed rebuild publishes
+  auto cfg = Config::open(std::move(o));
   ASSERT_TRUE(cfg);
   std::atomic<int> builds{0};
   auto pool = cfg->resource<Pool>("db", [&](const Node& n) {
@@ -62,7 +64,7 @@ TEST(ConfigResource, RebuiltOnlyOnChangeOldAliveWhilePinned) {
   EXPECT_EQ(builds.load(), 2);
   EXPECT_EQ(pool->generation(), 2u);
 
-  // The factory throws: the config version is published, the old resource stays.
+  // The factory throws: the config version is published (option off), the old resource stays.
   write_file(path, "db:\n  host: bad\nother: 2\n");
   ASSERT_TRUE(cfg->reload().ok());
   ASSERT_TRUE(settle());
@@ -133,6 +135,42 @@ TEST(ConfigResource, DestroyedWithTheConfigOnceUnpinned) {
     EXPECT_EQ(g_alive.load(), before + 1);
   }
   EXPECT_TRUE(eventually([&] { relive::reclaim_retired(); return g_alive.load() == before; }, 10s));
+}
+
+// The default: a version is published only with all its resources. A factory that throws
+// rejects the version; readers keep the previous version beside the resources built from
+// it, and no resource of the rejected version is published.
+TEST(ConfigResource, AFailedRebuildRejectsTheVersionByDefault) {
+  TempDir dir;
+  auto path = dir / "app.yaml";
+  write_file(path, "db:\n  pool_size: 5\ncache:\n  size: 1\n");
+  auto cfg = Config::open(manual({file(path)}));
+  ASSERT_TRUE(cfg);
+  auto cache = cfg->resource<Pool>("cache", [](const Node& n) { return std::make_unique<Pool>(n.at("size").as_string()); });
+  auto pool = cfg->resource<Pool>("db", [](const Node& n) {
+    if (n.at("pool_size").as_int() > 1000) throw std::runtime_error("too many connections");
+    return std::make_unique<Pool>(n.at("pool_size").as_string());
+  });
+  ASSERT_TRUE(cache && pool);
+  write_file(path, "db:\n  pool_size: 5000\ncache:\n  size: 2\n");
+  auto r = cfg->reload();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("db: rebuilding the resource failed: too many connections"), std::string::npos)
+      << r.error().message;
+  auto snap = cfg->pin();
+  EXPECT_EQ(snap->version(), 1u);
+  EXPECT_EQ(snap->get<int>("db.pool_size", 0), 5);
+  EXPECT_EQ(pool->pin()->host, "5");
+  EXPECT_EQ(cache->pin()->host, "1");  // built for the rejected version, never published
+  EXPECT_EQ(cache->generation(), 1u);
+  ASSERT_TRUE(cfg->status().error);
+
+  write_file(path, "db:\n  pool_size: 6\ncache:\n  size: 2\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  EXPECT_EQ(cfg->version(), 2u);
+  EXPECT_EQ(pool->pin()->host, "6");
+  EXPECT_EQ(cache->pin()->host, "2");
+  EXPECT_FALSE(cfg->status().resource_error);
 }
 
 }  // namespace

@@ -146,7 +146,6 @@ void quiet_logger() {
 }
 
 TEST(ConfigTorture, EverySavePatternWithInvalidAndHalfWrittenContent) {
-  SKIP_WITHOUT_WATCHER();
   quiet_logger();
   TempDir dir;
   auto path = dir / "app.yaml";
@@ -183,7 +182,6 @@ TEST(ConfigTorture, EverySavePatternWithInvalidAndHalfWrittenContent) {
 }
 
 TEST(ConfigTorture, ConfigMapSwapsWithInvalidContent) {
-  SKIP_WITHOUT_WATCHER();
   quiet_logger();
   TempDir dir;
   int generation = 0;

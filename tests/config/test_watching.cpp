@@ -19,7 +19,6 @@ Options watching(std::vector<std::shared_ptr<Source>> sources) {
 }
 
 TEST(ConfigWatching, EditIsPickedUpAndBadEditKeepsTheWorkingVersion) {
-  SKIP_WITHOUT_WATCHER();
   TempDir dir;
   auto path = dir / "app.yaml";
   write_file(path, "n: 1\n");
@@ -37,7 +36,6 @@ TEST(ConfigWatching, EditIsPickedUpAndBadEditKeepsTheWorkingVersion) {
 }
 
 TEST(ConfigWatching, DeletedFileKeepsValuesAndRecreatedFileIsPickedUp) {
-  SKIP_WITHOUT_WATCHER();
   TempDir dir;
   auto path = dir / "app.yaml";
   write_file(path, "n: 1\n");
@@ -53,7 +51,6 @@ TEST(ConfigWatching, DeletedFileKeepsValuesAndRecreatedFileIsPickedUp) {
 }
 
 TEST(ConfigWatching, ConfDirectoryEntriesAreMergedInNameOrder) {
-  SKIP_WITHOUT_WATCHER();
   TempDir dir;
   write_file(dir / "conf.d/10-base.yaml", "n: 1\nm: 1\n");
   auto cfg = Config::open(watching({directory(dir / "conf.d")}));
@@ -66,7 +63,6 @@ TEST(ConfigWatching, ConfDirectoryEntriesAreMergedInNameOrder) {
 }
 
 TEST(ConfigWatching, KubernetesConfigMapSwap) {
-  SKIP_WITHOUT_WATCHER();
   TempDir dir;
   namespace fs = std::filesystem;
   write_file(dir / "..2024_01/app.yaml", "n: 1\n");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "relive/internal/watch_testing.hpp"
 #include "watch_test_util.hpp"
 
 namespace relive::watch::testing {
@@ -113,9 +114,10 @@ TEST(LostEvents, OutOfWatchesWarnsOnceAndPollsTheRest) {
   for (int i = 0; i < 6; ++i) write_file(dir / ("d" + std::to_string(i)) / "f.py", "1");
   Options o;
   o.roots = {dir.path()};
-  o.max_watches = 3;
   o.fallback_poll_interval = 50ms;
+  relive::watch::internal::limit_watches_for_testing(3);
   Collector w(o);
+  relive::watch::internal::limit_watches_for_testing(0);  // read when the watcher opened
   ASSERT_TRUE(w.ok()) << w.error();
   EXPECT_EQ(w.watcher().watch_count(), 3u);
   EXPECT_EQ(w.watcher().polled_count(), 4u);

@@ -123,7 +123,7 @@ class Collector {
   std::vector<std::string> warnings_;
 };
 
-// Whether the ignore part is implemented yet (the stub ignores nothing).
+// Whether relive::ignore ignores a plain directory glob (a precondition of the rules tests).
 inline bool ignore_rules_work() {
   relive::test::TempDir dir;
   ignore::Options o;

@@ -1,0 +1,262 @@
+// Hostile configuration files: each is rejected with one line naming file:line:column and
+// what is wrong, and under live reload the last good version keeps serving. None of them
+// may crash, stall or bloat the process.
+#include <gtest/gtest.h>
+
+#include <new>
+
+#include "config_test_util.hpp"
+
+namespace relive::config {
+namespace {
+
+using namespace relive::config::test;
+namespace fs = std::filesystem;
+
+std::string repeat(std::string_view s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+std::string error_of(std::string_view text, Format f, const std::string& name, const Limits& limits = {}) {
+  auto r = parse(text, f, name, limits);
+  return r ? std::string("(parsed)") : r.error().message;
+}
+
+// --- nesting ----------------------------------------------------------------------------
+
+TEST(ConfigHostile, DeepJsonStopsAtTheNestingLimit) {
+  std::string deep = repeat("[", 50000) + repeat("]", 50000);
+  EXPECT_EQ(error_of(deep, Format::Json, "deep.json"), "deep.json:1:257: nesting deeper than 256 levels");
+  std::string objects = repeat("{\"a\":", 50000) + "1" + repeat("}", 50000);
+  EXPECT_EQ(error_of(objects, Format::Json, "deep.json"), "deep.json:1:1281: nesting deeper than 256 levels");
+}
+
+TEST(ConfigHostile, DeepYamlStopsAtTheNestingLimit) {
+  std::string flow = "a: " + repeat("[", 50000) + repeat("]", 50000) + "\n";
+  EXPECT_EQ(error_of(flow, Format::Yaml, "deep.yaml"), "deep.yaml:1:259: nesting deeper than 256 levels");
+  std::string block;  // a:\n b:\n  c: ... one level per line
+  for (int i = 0; i < 3000; ++i) block += std::string(static_cast<size_t>(i), ' ') + "k:\n";
+  EXPECT_EQ(error_of(block, Format::Yaml, "block.yaml"), "block.yaml:257:257: nesting deeper than 256 levels");
+}
+
+TEST(ConfigHostile, DeepTomlStopsAtTheNestingLimit) {
+  std::string arrays = "a = " + repeat("[", 50000) + repeat("]", 50000) + "\n";
+  EXPECT_EQ(error_of(arrays, Format::Toml, "deep.toml"), "deep.toml:1:261: nesting deeper than 256 levels");
+  std::string dotted = repeat("k.", 5000) + "k = 1\n";  // tables nested by a dotted key
+  EXPECT_EQ(error_of(dotted, Format::Toml, "dotted.toml"), "dotted.toml:1:10003: nesting deeper than 256 levels");
+  std::string header = "[" + repeat("t.", 300) + "t]\nk = 1\n";
+  EXPECT_EQ(error_of(header, Format::Toml, "header.toml"), "header.toml:1:603: nesting deeper than 256 levels");
+  std::string both = "[" + repeat("t.", 200) + "t]\n" + repeat("k.", 100) + "k = 1\n";  // 201 + 101 levels
+  EXPECT_EQ(error_of(both, Format::Toml, "both.toml"), "both.toml:2:203: nesting deeper than 256 levels");
+}
+
+TEST(ConfigHostile, NestingLimitIsConfigurable) {
+  Limits l;
+  l.max_depth = 3;
+  EXPECT_TRUE(parse("{\"a\": {\"b\": [1]}}", Format::Json, "ok.json", l));
+  EXPECT_EQ(error_of("{\"a\": {\"b\": [[1]]}}", Format::Json, "x.json", l), "x.json:1:14: nesting deeper than 3 levels");
+  EXPECT_EQ(error_of("a:\n  b:\n    c:\n      d: 1\n", Format::Yaml, "x.yaml", l),
+            "x.yaml:4:7: nesting deeper than 3 levels");
+  l.max_depth = 1000;
+  std::string deep = repeat("[", 900) + repeat("]", 900);
+  EXPECT_TRUE(parse("{\"a\": " + deep + "}", Format::Json, "ok.json", l));
+}
+
+TEST(ConfigHostile, DeepFileUnderLiveReloadKeepsTheLastGoodVersion) {
+  TempDir dir;
+  write_file(dir / "app.json", "{\"a\": 1}");
+  auto cfg = Config::open(manual({file(dir / "app.json")}));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  write_file(dir / "app.json", repeat("[", 50000) + repeat("]", 50000));
+  auto r = cfg->reload();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("app.json:1:257: nesting deeper than 256 levels"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(cfg->get<int>("a", 0), 1);
+}
+
+TEST(ConfigHostile, ConfigCheckOfADeepFileExitsWithTheMessage) {
+  TempDir dir;
+  write_file(dir / "deep.json", repeat("[", 50000) + repeat("]", 50000) + "\n");
+  ASSERT_TRUE(fs::exists(relive_bin())) << "relive is not built: " << relive_bin();
+  Process p({relive_bin(), "config", "check", (dir / "deep.json").string()});
+  int status = p.wait(std::chrono::seconds(20));
+  EXPECT_NE(status, 0) << p.output();
+  EXPECT_LT(status, 128) << "killed by a signal: " << p.output();
+  EXPECT_NE(p.output().find("deep.json:1:257: nesting deeper than 256 levels"), std::string::npos) << p.output();
+}
+
+// --- aliases ----------------------------------------------------------------------------
+
+// Nine levels of nine aliases each: 9^9 (387 million) leaves if expanded.
+std::string alias_bomb() {
+  std::string y = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    y += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 9; ++i) y += (i ? ",*" : "*") + prev;
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(ConfigHostile, YamlAliasBombIsRejectedNamingTheLine) {
+  std::string m = error_of(alias_bomb(), Format::Yaml, "bomb.yaml");
+  // Line 6 ("f") is where the expansion first passes 100000 nodes: 9^5 * 1.1 > 1e5.
+  EXPECT_TRUE(m.starts_with("bomb.yaml:")) << m;
+  EXPECT_NE(m.find("alias *"), std::string::npos) << m;
+  EXPECT_NE(m.find("limit"), std::string::npos) << m;
+}
+
+TEST(ConfigHostile, AliasLimitsAreConfigurableAndOrdinaryAliasesWork) {
+  std::string y = "base: &b {host: h, port: 1}\none: *b\ntwo: *b\n";
+  auto ok = parse(y, Format::Yaml, "ok.yaml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->at("two.host").as_string(), "h");
+  EXPECT_EQ(ok->at("two.host").key(), "two.host");
+  Limits l;
+  l.max_alias_nodes = 4;
+  EXPECT_EQ(error_of(y, Format::Yaml, "x.yaml", l).substr(0, 14), "x.yaml:3:6: al") << error_of(y, Format::Yaml, "x.yaml", l);
+}
+
+TEST(ConfigHostile, AliasBombUnderLiveReloadKeepsTheLastGoodVersion) {
+  TempDir dir;
+  write_file(dir / "app.yaml", "a: 1\n");
+  auto cfg = Config::open(manual({file(dir / "app.yaml")}));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  write_file(dir / "app.yaml", alias_bomb());
+  auto r = cfg->reload();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("app.yaml:"), std::string::npos) << r.error().message;
+  EXPECT_EQ(cfg->get<int>("a", 0), 1);
+  EXPECT_EQ(cfg->version(), 1u);
+}
+
+// A source whose load() throws: the reload fails with the source's name, nothing escapes.
+class ThrowingSource : public Source {
+ public:
+  std::string name() const override { return "flaky"; }
+  Result<Node> load() override {
+    if (++calls_ > 1) throw std::bad_alloc();
+    Node n = Node::object();
+    n.set("a", Node::integer(1));
+    return n;
+  }
+ private:
+  int calls_ = 0;
+};
+
+TEST(ConfigHostile, AnExceptionFromLoadIsAnErrorNamingTheSource) {
+  auto cfg = Config::open(manual({std::make_shared<ThrowingSource>()}));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  auto r = cfg->reload();
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().message.starts_with("flaky: loading failed: ")) << r.error().message;
+  EXPECT_EQ(cfg->get<int>("a", 0), 1);
+  EXPECT_NE(cfg->status().error.value_or("").find("flaky"), std::string::npos);
+}
+
+// --- size -------------------------------------------------------------------------------
+
+TEST(ConfigHostile, FileLargerThanTheLimitIsRejected) {
+  TempDir dir;
+  write_file(dir / "big.yaml", "a: \"" + std::string(5000, 'x') + "\"\n");
+  Limits l;
+  l.max_file_bytes = 4096;
+  auto r = Config::load(manual({file(dir / "big.yaml", Format::Auto, l)}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, (dir / "big.yaml").string() + ": 5006 bytes, more than the limit of 4096 (Limits::max_file_bytes)");
+  EXPECT_TRUE(Config::load(manual({file(dir / "big.yaml")})));
+}
+
+TEST(ConfigHostile, ManyKeysLoadAndAreFound) {
+  std::string y, j = "{", t;
+  for (int i = 0; i < 50000; ++i) {
+    y += "key" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+    j += std::string(i ? "," : "") + "\"key" + std::to_string(i) + "\":" + std::to_string(i);
+    t += "key" + std::to_string(i) + " = " + std::to_string(i) + "\n";
+  }
+  j += "}";
+  for (auto [text, f] : {std::pair{y, Format::Yaml}, {j, Format::Json}, {t, Format::Toml}}) {
+    auto n = parse(text, f, "many");
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(n->size(), 50000u);
+    EXPECT_EQ(n->at("key49999").as_int(), 49999);
+    EXPECT_EQ(n->at("key123").key(), "key123");
+  }
+}
+
+TEST(ConfigHostile, KeysOfDeepNodesAreDerived) {
+  std::string y;
+  for (int i = 0; i < 200; ++i) y += std::string(static_cast<size_t>(i), ' ') + "k" + std::to_string(i) + ":\n";
+  y += std::string(200, ' ') + "leaf: 1\n";
+  auto n = parse(y, Format::Yaml, "deep.yaml");
+  ASSERT_TRUE(n) << n.error().message;
+  std::string key;
+  for (int i = 0; i < 200; ++i) key += "k" + std::to_string(i) + ".";
+  key += "leaf";
+  ASSERT_NE(n->find(key), nullptr);
+  EXPECT_EQ(n->find(key)->key(), key);
+  EXPECT_EQ(n->find(key)->name(), "leaf");
+}
+
+// --- YAML correctness -------------------------------------------------------------------
+
+TEST(ConfigHostile, YamlMergeKeys) {
+  auto n = parse("base: &base\n  host: h\n  port: 1\nprod:\n  <<: *base\n  port: 2\n"
+                 "both:\n  <<: [*base, {extra: x, host: other}]\n",
+                 Format::Yaml, "m.yaml");
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(n->find("prod.<<"), nullptr);
+  EXPECT_EQ(n->at("prod.host").as_string(), "h");
+  EXPECT_EQ(n->at("prod.port").as_int(), 2);
+  EXPECT_EQ(n->at("both.host").as_string(), "h");  // the first merged mapping wins
+  EXPECT_EQ(n->at("both.extra").as_string(), "x");
+  EXPECT_EQ(n->at("prod.host").key(), "prod.host");
+}
+
+TEST(ConfigHostile, YamlSecondDocumentIsRejectedAtItsLine) {
+  EXPECT_EQ(error_of("a: 1\n---\nb: 2\n", Format::Yaml, "multi.yaml"),
+            "multi.yaml:2:1: a second document ('---') in one file; a configuration file holds one document");
+}
+
+TEST(ConfigHostile, YamlUnterminatedQuoteIsReportedWhereItOpens) {
+  std::string m = error_of("a: 1\nb: \"open\nc: 3\n", Format::Yaml, "q.yaml");
+  EXPECT_TRUE(m.starts_with("q.yaml:2:4: unterminated quoted string")) << m;
+}
+
+TEST(ConfigHostile, DuplicateKeysNameBothLines) {
+  EXPECT_EQ(error_of("a: 1\nb: 2\na: 3\n", Format::Yaml, "d.yaml"), "d.yaml:3:1: duplicate key \"a\" (first on line 1)");
+  EXPECT_EQ(error_of("{\n  \"a\": 1,\n  \"a\": 2\n}\n", Format::Json, "d.json"),
+            "d.json:3:3: duplicate key \"a\" (first on line 2)");
+  EXPECT_NE(error_of("a = 1\na = 2\n", Format::Toml, "d.toml").find("d.toml:2:"), std::string::npos);
+}
+
+// --- error positions --------------------------------------------------------------------
+
+TEST(ConfigHostile, UnclosedConstructsAreReportedWhereTheyStart) {
+  EXPECT_EQ(error_of("name: x\nserver:\n  timeout: [5s,\n  port: 1\n", Format::Yaml, "bad.yaml"),
+            "bad.yaml:3:12: '[' is never closed");
+  EXPECT_EQ(error_of("a: {b: 1,\n", Format::Yaml, "bad.yaml"), "bad.yaml:1:4: '{' is never closed");
+  EXPECT_EQ(error_of("{\"a\": 1,\n \"b\": {\"c\": 2\n", Format::Json, "bad.json"), "bad.json:2:7: '{' is never closed");
+  EXPECT_EQ(error_of("a = 1\nb = \"open\nc = 2\n", Format::Toml, "bad.toml"), "bad.toml:2:5: unterminated string");
+  EXPECT_EQ(error_of("a = 1\n[server\nport = 1\n", Format::Toml, "bad.toml"),
+            "bad.toml:2:1: unterminated table header (']' missing on its line)");
+  EXPECT_EQ(error_of("a = [1,\n  2,\n", Format::Toml, "bad.toml"), "bad.toml:1:5: '[' is never closed");
+  EXPECT_EQ(error_of("a = \"\"\"x\n", Format::Toml, "bad.toml"), "bad.toml:1:5: unterminated multi-line string");
+}
+
+TEST(ConfigHostile, TomlPrecheckAcceptsWhatTomlAllows) {
+  auto n = parse("# [not a header\n[a]\nx = [1, [2, 3], {y = \"]\"}] # ]\n[[b]]\nz = '''\n[\n'''\n"
+                 "w = \"\"\"q\\\"\"\"\"\"\n[c.'d]']\nv = 1\n",
+                 Format::Toml, "ok.toml");
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(n->at("a.x.1.0").as_int(), 2);
+  EXPECT_EQ(n->at("b.0.z").as_string(), "[\n");
+}
+
+}  // namespace
+}  // namespace relive::config
