@@ -69,6 +69,29 @@ TEST(RunBurstOptions, FlatKeysInReliveToml) {
   EXPECT_EQ(output_until_error(dir.path(), {}), "DEBUG:app:d4\nDEBUG:app:d5\nERROR:app:boom\n");
 }
 
+// What a crashed program held is written when relive ends (as `relive burst -- CMD` does
+// for a failed command); a program that exited cleanly keeps it held (dropped).
+std::string output_after_program_exit(const fs::path& dir, const std::string& script) {
+  write_file(dir / "app.sh", script);
+  Process relive(relive_argv({"--no-config", "-q", "--burst", "--json-events", "events.jsonl", "--", "sh", "app.sh"}),
+                 in_dir(dir));
+  EXPECT_TRUE(eventually([&] { return read_file(dir / "events.jsonl").find("\"event\":\"exit\"") != std::string::npos; },
+                         10s))
+      << relive.output();
+  relive.signal(SIGTERM);
+  EXPECT_EQ(relive.wait(10s), 143) << relive.output();
+  return relive.output();
+}
+
+TEST(RunBurstOptions, ACrashedProgramsHeldLinesAreWrittenWhenReliveEnds) {
+  TempDir dir;
+  auto crashed = output_after_program_exit(dir.path(), "echo 'DEBUG:app:context'\nexit 3\n");
+  EXPECT_NE(crashed.find("DEBUG:app:context\n"), std::string::npos) << crashed;
+  TempDir clean;
+  auto exited = output_after_program_exit(clean.path(), "echo 'DEBUG:app:context'\nexit 0\n");
+  EXPECT_EQ(exited.find("DEBUG:app:context"), std::string::npos) << exited;
+}
+
 // Exit 2 and exactly one line, "<prefix>" then containing `needle`.
 void expect_one_line(const Outcome& o, const std::string& prefix, const std::string& needle) {
   EXPECT_EQ(o.status, 2) << o.output;
