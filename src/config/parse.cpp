@@ -92,8 +92,10 @@ class JsonBuilder : public nlohmann::json_sax<nlohmann::json> {
     auto colon = what.find(": ", what.find("parse error"));
     std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
     size_t offset = position > 0 ? position - 1 : 0;
-    if (position >= text_.size() && !stack_.empty()) {
-      // The input ended inside a container: say where that container starts.
+    // The input ended inside a container: say where that container starts. (A bad last
+    // byte also sits at the end — `{"b": }` — so the test is what was wrong, not where.)
+    const bool ended_early = what.find("unexpected end of input") != std::string::npos;
+    if (ended_early && !stack_.empty()) {
       size_t start = stack_.back().start;
       auto [line, col] = lines_.at(start);
       error_ = fmt::format("{}:{}:{}: '{}' is never closed", name_, line, col, text_[start]);

@@ -75,7 +75,7 @@ TEST_F(ConfigCli, CheckRejectsAMalformedFileInEachFormatWithFileLineAndColumn) {
     const char* where;  // "file:line:" the message must start with
   };
   const std::vector<Bad> bad = {
-      {"bad.yaml", "db:\n  host: a\n  port: [1, 2\n", "bad.yaml:4:"},
+      {"bad.yaml", "db:\n  host: a\n  port: [1, 2\n", "bad.yaml:3:9:"},
       {"bad.json", "{\n  \"db\": {\n    \"port\": 5432,,\n  }\n}\n", "bad.json:3:"},
       {"bad.toml", "[db]\nport = 5432\nport = 5433\n", "bad.toml:3:"},
   };

@@ -206,7 +206,7 @@ std::string relive_bin() {
 
 fs::path source_dir() {
   const char* dir = std::getenv("RELIVE_SOURCE_DIR");
-  return dir ? fs::path(dir) : fs::current_path();
+  return dir ? fs::path(dir) : fs::path(RELIVE_TEST_SOURCE_DIR);
 }
 
 bool process_alive(pid_t pid) {

@@ -441,7 +441,7 @@ namespace {
 bool takes_value(const std::string& a) {
   static const char* const kWithValue[] = {
       "-w", "--watch", "-e", "--exts", "-i", "--ignore", "--build", "--on-busy-update", "--stop-signal",
-      "--stop-timeout", "--json-events", "--config", "--burst-keep", "--burst-max-age", "--burst-pass-level",
+      "--stop-timeout", "--stop-mode", "--json-events", "--config", "--burst-keep", "--burst-max-age", "--burst-pass-level",
       "--burst-trigger-level", "--burst-level-regex", "--socket", "--ready", "--ready-timeout", "--debounce",
       "--delay", "--workdir", "-E", "--env"};
   for (const char* o : kWithValue) {
