@@ -234,12 +234,8 @@ for s in unix + tcp:
 }
 
 int connect_tcp(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  int fd = connect_loopback_tcp(port);
+  EXPECT_GE(fd, 0) << std::strerror(errno);
   return fd;
 }
 

@@ -32,22 +32,6 @@ struct Tally {
   }
 };
 
-int connect_loopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -61,7 +45,7 @@ void client(uint16_t port, const std::atomic<bool>& stop, Tally& t) {
   std::string buf;
   while (!stop) {
     if (fd < 0) {
-      fd = connect_loopback(port);
+      fd = connect_loopback_tcp(port, 10s);
       if (fd < 0) {
         t.fail(std::string("connect: ") + std::strerror(errno));
         continue;

@@ -46,17 +46,9 @@ struct Reply {
 // socket, which is what a restart puts at risk). Generous timeouts: a loaded machine.
 Reply http_get(uint16_t port, const std::string& path) {
   Reply r;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  int fd = relive::test::connect_loopback_tcp(port, 10s);
+  if (fd < 0) {
     r.error = std::string("connect: ") + std::strerror(errno);
-    close(fd);
     return r;
   }
   std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";

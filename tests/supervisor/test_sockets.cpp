@@ -134,19 +134,6 @@ SocketSpec spec(std::string_view text) {
   return s ? *s : SocketSpec{};
 }
 
-int connect_tcp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string read_line(int fd) {
   std::string out;
   char c;
@@ -229,7 +216,7 @@ TEST(ListenSocketsTest, BindsOnceAndQueuesConnectionsWhileNobodyAccepts) {
   ASSERT_NE(port, 0);
   EXPECT_TRUE(fcntl(sockets->fds()[0], F_GETFD) & FD_CLOEXEC) << "relive's copy must not leak";
   // Nobody accepts: the connection still completes (kernel backlog), as during a restart.
-  int client = connect_tcp(port);
+  int client = relive::test::connect_loopback_tcp(port);
   ASSERT_GE(client, 0) << "connection refused while no child accepts";
   int accepted = accept4(sockets->fds()[0], nullptr, nullptr, SOCK_CLOEXEC);
   EXPECT_GE(accepted, 0);
@@ -305,7 +292,7 @@ TEST(ChildHandoffTest, SocketsAlreadyAtTargetFdsArePassedWithoutCloexec) {
   ChildHandoff handoff(&*sockets, env_with({"RELIVE_TEST_HELPER=take-fds", "RELIVE_TEST_ACCEPT=1"}));
   relive::test::HandoffChild child(handoff, {relive::test::self_exe()});
   // The child accepts on fd 3: connect to the FIRST socket's port and get its greeting.
-  int client = connect_tcp(sockets->bound_port(0));
+  int client = relive::test::connect_loopback_tcp(sockets->bound_port(0));
   ASSERT_GE(client, 0);
   EXPECT_EQ(read_line(client), "hello from child");
   close(client);

@@ -258,6 +258,27 @@ int bind_loopback_tcp(uint16_t* port, bool reuse_address) {
   return fd;
 }
 
+int connect_loopback_tcp(uint16_t port, std::chrono::seconds io_timeout) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (io_timeout.count() > 0) {
+    timeval tv{static_cast<time_t>(io_timeout.count()), 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
 uint16_t free_loopback_port() {
   uint16_t port = 0;
   int fd = bind_loopback_tcp(&port);

@@ -104,6 +104,11 @@ std::vector<char*> exec_argv(std::vector<std::string>& argv);
 // `reuse_address` sets SO_REUSEADDR before binding.
 int bind_loopback_tcp(uint16_t* port, bool reuse_address = false);
 
+// A TCP connection (close-on-exec) to 127.0.0.1:`port`; with `io_timeout` > 0, sends and
+// receives give up after it (SO_SNDTIMEO/SO_RCVTIMEO). -1 if it could not connect, with
+// errno saying why.
+int connect_loopback_tcp(uint16_t port, std::chrono::seconds io_timeout = std::chrono::seconds(0));
+
 // A loopback TCP port that was free a moment ago (bound, read, closed again): for a server
 // the test starts. Another process could take it in between; on loopback that is rare.
 // 0 if no socket could be bound.
