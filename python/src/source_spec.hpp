@@ -14,8 +14,8 @@
 namespace relive::python {
 
 // "path/to/app.yaml" (or "file://path") -> config::file(path); etcd:// and http(s):// ->
-// config::remote_source_from_url (the same sources as `relive config`); another scheme ->
-// an Error naming it. Any thread.
+// config::remote_source_from_url in relive._remote, imported on the first URL (the same
+// sources as `relive config`); another scheme -> an Error naming it. GIL held.
 Result<std::shared_ptr<config::Source>> source_from_spec(const std::string& spec);
 
 }  // namespace relive::python

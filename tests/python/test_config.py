@@ -112,6 +112,32 @@ def test_url_sources_go_through_the_library(tmp_path):
         relive.Config.open([])
 
 
+def test_libcurl_is_loaded_only_for_a_url_source(tmp_path):
+    # `import relive` and a file source leave the etcd/HTTP sources (relive._remote, libcurl
+    # and its TLS stack) unloaded; the first URL source loads them. A fresh interpreter:
+    # this one has long imported everything.
+    import subprocess
+    import sys
+    write(tmp_path / "app.yaml", "a: 1\n")
+    code = """
+import sys, relive
+def loaded():
+    maps = open("/proc/self/maps").read()
+    return ("relive._remote" in sys.modules, "libcurl" in maps)
+print(loaded())
+with relive.Config.open(["app.yaml"]) as cfg:
+    assert cfg.pin()["a"] == 1
+print(loaded())
+src = relive.source("http://127.0.0.1:9/app.json")
+print(loaded(), type(src).__name__)
+"""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(relive.__file__)))
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:3] == ["(False, False)", "(False, False)", "(True, True) Source"]
+
+
 def test_reload_on_save_and_invalid_save_keeps_last_good(app_yaml, caplog):
     caplog.set_level(logging.INFO, logger="relive.config")
     with relive.Config.open([str(app_yaml)]) as cfg:
