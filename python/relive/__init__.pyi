@@ -4,7 +4,9 @@ import os
 import socket
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-__all__: list[str]
+__all__ = ["Change", "Config", "ConfigError", "Origin", "Section", "Snapshot", "Source", "Status",
+           "Subscription", "Update", "directory", "env", "file", "listen_fds", "listen_fds_named",
+           "notify", "notify_ready", "overrides", "parse_duration", "parse_size", "source"]
 
 class ConfigError(ValueError):
     """A configuration that could not be loaded; the message names file:line:column and key."""
@@ -46,12 +48,14 @@ class Change:
     key: str
     old: Any
     new: Any
+    def __init__(self, key: str, old: Any, new: Any) -> None: ...
     def __iter__(self) -> Iterator[Any]: ...
 
 class Update:
     version: int
     changes: list[Change]
     snapshot: Snapshot
+    def __init__(self, version: int, changes: list[Change], snapshot: Snapshot) -> None: ...
     @property
     def keys(self) -> list[str]: ...
 
@@ -61,6 +65,8 @@ class Status:
     error: Optional[str]
     reloads: int
     failures: int
+    def __init__(self, version: int, loaded_at: datetime.datetime, error: Optional[str], reloads: int,
+                 failures: int) -> None: ...
 
 class Subscription:
     @property
