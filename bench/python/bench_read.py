@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """ns per configuration read: snap["db.timeout"] from a pinned relive.Snapshot, a plain dict
 lookup of the same key, and the usual recipe (a global dict read under a threading.RLock),
-with 1 and 4 threads; also cfg.pin() itself.
+with 1 and 4 threads; also cfg.pin() itself, and a plain dict subclass (whose inherited
+generic subscript slot relive.Snapshot replaces with dict's own, see python/src/module.cpp).
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python/bench_read.py [--runs 5]
 
@@ -57,6 +58,16 @@ def main():
             for _ in range(n):
                 d["db.timeout"]
 
+        class PlainSubclass(dict):  # what relive.Snapshot costs without its dict read slots
+            __slots__ = ()
+
+        subclassed = PlainSubclass(plain)
+
+        def read_subclass(n):
+            d = subclassed
+            for _ in range(n):
+                d["db.timeout"]
+
         def read_locked(n):
             for _ in range(n):
                 with lock:
@@ -71,7 +82,8 @@ def main():
                 pass
 
         cases = [("loop overhead (subtracted)", empty), ("dict[k]", read_dict),
-                 ('snap["db.timeout"]', read_snap), ("RLock + dict[k]", read_locked),
+                 ('snap["db.timeout"]', read_snap), ("dict subclass[k]", read_subclass),
+                 ("RLock + dict[k]", read_locked),
                  ("cfg.pin()[k]", pin_and_read)]
         results = {}
         for threads in (1, 4):
