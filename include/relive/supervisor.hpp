@@ -50,6 +50,7 @@
 
 namespace relive::watch {
 class Watcher;
+struct PathChange;
 }  // namespace relive::watch
 
 namespace relive::supervisor {
@@ -276,8 +277,9 @@ struct Options {
   std::vector<std::string> command{};     // program and arguments (required)
   bool shell = false;                   // run the command through /bin/sh -c
   std::string build{};                    // run through /bin/sh -c before each (re)start
-  // Only changes to files with these extensions count (without the dot; empty: all).
-  std::vector<std::string> exts{};
+  // Which changes count (null: all); the rest are dropped before anything else sees
+  // them (no Changes event). `relive -e` is this filter (tools/relive). On the run() thread.
+  std::function<bool(const watch::PathChange&)> accept_change{};
   OnBusy on_busy = OnBusy::Queue;
   int stop_signal = SIGTERM;
   std::chrono::milliseconds stop_timeout{5000};

@@ -156,7 +156,9 @@ int run_supervise(int argc, char** argv) {
   so.command = o.command;
   so.shell = o.shell;
   so.build = o.build;
-  so.exts = o.exts;
+  if (!o.exts.empty()) {
+    so.accept_change = [exts = o.exts](const watch::PathChange& c) { return change_has_ext(c, exts); };
+  }
   so.on_busy = *on_busy;
   so.stop_signal = *stop_signal;
   so.stop_timeout = *stop_timeout;
