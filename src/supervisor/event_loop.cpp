@@ -53,7 +53,11 @@ Result<std::vector<uint64_t>> EventLoop::wait(int timeout_ms) {
   }
   std::vector<uint64_t> tags;
   tags.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) tags.push_back(events[i].data.u64);
+  for (int i = 0; i < n; ++i) {
+    // epoll_event is packed on x86-64: copy the tag out rather than bind a reference to it.
+    uint64_t tag = events[i].data.u64;
+    tags.push_back(tag);
+  }
   return tags;
 }
 
