@@ -121,13 +121,11 @@ struct Supervisor::Impl {
   bool final_stop_running() const { return stop && stop->of == ActiveStop::Of::Final; }
 
   // ---- output ---------------------------------------------------------------------------
-  void print(std::string_view line, const char* color) {
-    out.write(2, opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line));
+  // The command words it (Options::on_status); the writer keeps the loop from blocking.
+  void say(const Status& status) {
+    if (!opt.on_status) return;
+    if (std::string text = opt.on_status(status); !text.empty()) out.write(2, text);
   }
-  void info(std::string_view line) {
-    if (!opt.quiet) print(line, "\x1b[36m");
-  }
-  void error(std::string_view line) { print(line, "\x1b[31m"); }
   void emit(const Event& e) {
     if (opt.on_event) opt.on_event(e);
   }
@@ -137,13 +135,11 @@ struct Supervisor::Impl {
 
   // ---- the queue of controls ------------------------------------------------------------
   void start_cycle() {
-    if (opt.clear) {
-      out.write(2, "\x1b[H\x1b[2J\x1b[3J");
-    }
     bool running = program_running();
     // With a build, nothing restarts unless it succeeds: say what happens now.
-    const char* next_step = build.configured() ? "building" : running ? "restarting" : "starting";
-    info(fmt::format("{} changed, {}", controls.current().summary(), next_step));
+    say(Status{.kind = Status::Kind::Cycle,
+               .message = controls.current().summary(),
+               .next = build.configured() ? Status::Next::Build : running ? Status::Next::Restart : Status::Next::Start});
     controls.push_restart(build.configured(), opt.graceful && running);
   }
 
@@ -178,7 +174,7 @@ struct Supervisor::Impl {
   void start_build() {
     auto started = build.start(controls.current());
     if (!started) {
-      error(fmt::format("cannot run the build: {}; waiting for changes", started.error().message));
+      say(Status{.kind = Status::Kind::BuildCannotRun, .message = started.error().message});
       emit(Event{.kind = Event::Kind::Error, .message = started.error().message});
       controls.clear();
       return;
@@ -193,8 +189,7 @@ struct Supervisor::Impl {
     Event end = build.finish();
     emit(end);
     if (shutting_down() || end.success) return;
-    error(fmt::format("build failed ({}); {}; waiting for changes", status.describe(),
-                      program_running() ? "the program keeps running" : "nothing started"));
+    say(Status{.kind = Status::Kind::BuildFailed, .status = status, .program_running = program_running()});
     controls.clear();
   }
 
@@ -287,16 +282,15 @@ struct Supervisor::Impl {
     }
     if (program_pid && after_exit) {
       if (killed && !killed_by_user) {
-        info(fmt::format("{} process{} left behind by pid {} did not stop within {} ms of the stop signal; killed",
-                         killed_count, killed_count == 1 ? "" : "es", program_pid, opt.stop_timeout.count()));
+        say(Status{.kind = Status::Kind::LeftBehindKilled, .pid = program_pid, .count = killed_count,
+                   .ms = opt.stop_timeout});
       }
     } else if (program_pid) {
       Event e{.kind = Event::Kind::Stop, .pid = program_pid, .killed = killed, .duration_ms = took};
       if (target && target->child->status()) e.status = target->child->status();
       emit(e);
       if (killed && !killed_by_user) {
-        info(fmt::format("{} did not stop within {} ms of the stop signal; killed", command_text,
-                         opt.stop_timeout.count()));
+        say(Status{.kind = Status::Kind::StopKilled, .command = command_text, .ms = opt.stop_timeout});
       }
     }
     if (retiring) retiring.reset();
@@ -324,7 +318,7 @@ struct Supervisor::Impl {
     if (opt.prepare_child) opt.prepare_child(spec);
     auto gen = Generation::start(std::move(spec));
     if (!gen) {
-      error(fmt::format("cannot start: {}; waiting for changes", gen.error().message));
+      say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message});
       emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
       return;
     }
@@ -354,7 +348,7 @@ struct Supervisor::Impl {
     }
     auto wait = ReadinessWait::create(ready_spec, ReadyOptions{.timeout = opt.ready_timeout});
     if (!wait) {
-      error(fmt::format("cannot wait for readiness: {}; pid {} keeps running", wait.error().message, current->pid()));
+      say(Status{.kind = Status::Kind::ReadinessFailed, .message = wait.error().message, .other_pid = current->pid()});
       return;
     }
     ChildSpec spec = next_generation_spec();
@@ -363,7 +357,7 @@ struct Supervisor::Impl {
     auto gen = Generation::start(std::move(spec), std::move(*wait),
                                  [this](int fd, std::string_view data) { out.write(fd, data); });
     if (!gen) {
-      error(fmt::format("cannot start: {}; pid {} keeps running", gen.error().message, current->pid()));
+      say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message, .other_pid = current->pid()});
       emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
       return;
     }
@@ -374,8 +368,8 @@ struct Supervisor::Impl {
       for (int fd : next->tail->fds()) loop->add(fd, kTapBase + static_cast<uint64_t>(fd));
     }
     emit(Event{.kind = Event::Kind::Start, .pid = next->pid(), .message = command_text});
-    info(fmt::format("started pid {} beside pid {}; waiting for {} (up to {} ms)", next->pid(), current->pid(),
-                     next->ready->describe(), opt.ready_timeout.count()));
+    say(Status{.kind = Status::Kind::StartedBeside, .message = next->ready->describe(), .pid = next->pid(),
+               .other_pid = current->pid(), .ms = opt.ready_timeout});
     on_ready_event();  // a delay:0 wait is ready at once
   }
 
@@ -402,8 +396,8 @@ struct Supervisor::Impl {
 
   // The new generation is ready: it becomes `current`; the old one retires (stop, drain).
   void promote_next() {
-    info(fmt::format("pid {} ready after {} ms; stopping pid {}", next->pid(), next->ready->elapsed().count(),
-                     current->pid()));
+    say(Status{.kind = Status::Kind::Ready, .pid = next->pid(), .other_pid = current->pid(),
+               .ms = std::chrono::duration_cast<std::chrono::milliseconds>(next->ready->elapsed())});
     end_readiness_wait(*next);
     keep_forwarding(*next);
     retiring = std::move(current);
@@ -419,8 +413,8 @@ struct Supervisor::Impl {
     // Its output was forwarded as it came (OutputTail), so it is right above: point at it
     // rather than print it a second time.
     bool said_something = next->tail && !next->tail->last_lines().empty();
-    error(fmt::format("restart failed: new pid {} {}{}; pid {} keeps running", next->pid(), reason,
-                      said_something ? " (its output is above)" : "", current->pid()));
+    say(Status{.kind = Status::Kind::RestartFailed, .message = reason, .pid = next->pid(), .other_pid = current->pid(),
+               .output_above = said_something});
     emit(Event{.kind = Event::Kind::Error, .pid = next->pid(), .message = "restart failed: " + reason});
     keep_forwarding(*next);
     end_readiness_wait(*next);
@@ -491,11 +485,7 @@ struct Supervisor::Impl {
       if (int sig = proc::take_stop_signal(g->child->pidfd()); sig != 0) {
         const char* abbrev = sigabbrev_np(sig);
         std::string name = abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
-        std::string why = sig == SIGTTIN   ? " (it read from the terminal, which relive keeps)"
-                          : sig == SIGTTOU ? " (it tried to change the terminal, which relive keeps)"
-                                           : "";
-        error(fmt::format("pid {} was stopped by {}{}; it waits until it gets SIGCONT or a change restarts it",
-                          g->pid(), name, why));
+        say(Status{.kind = Status::Kind::JobControlStop, .pid = g->pid(), .signal = sig});
         emit(Event{.kind = Event::Kind::Error, .pid = g->pid(), .message = "stopped by " + name});
       }
     }
@@ -511,26 +501,19 @@ struct Supervisor::Impl {
     }
     if (stop && stop->program_pid == current->pid()) return;  // we stopped it: the Stop event says so
     emit(Event{.kind = Event::Kind::Exit, .pid = current->pid(), .status = status});
-    bool failed = status.signal != 0 || status.code != 0;
-    std::string line = fmt::format("{} {}", command_text, status.describe());
+    Status said{.kind = Status::Kind::Exited, .command = command_text, .status = status};
     if (opt.restart_on_exit) {
       auto uptime = std::chrono::steady_clock::now() - current->child->started_at();
       if (backoff.count() == 0 || uptime >= opt.backoff_reset) backoff = opt.backoff_initial;
       auto delay = backoff;
       backoff = std::min(backoff * 2, opt.backoff_max);
       if (backoff_timer->arm(delay)) {
-        line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+        said.restart_in = delay;
       } else {
-        line += "; " + errno_message(errno, "cannot arm the restart timer (timerfd_settime)") + "; waiting for changes";
+        said.message = errno_message(errno, "cannot arm the restart timer (timerfd_settime)");
       }
-    } else {
-      line += "; waiting for changes";
     }
-    if (failed) {
-      print(line, "\x1b[31m");
-    } else {
-      info(line);
-    }
+    say(said);
   }
 
   void on_backoff() {
@@ -594,11 +577,7 @@ struct Supervisor::Impl {
         stop->tree->kill_now();
         killed_by_user = true;
         int n = stop->tree->killed_count() - before;
-        if (n > 0) {
-          error(fmt::format("killed {} process{} that had not stopped yet (SIGKILL)", n, n == 1 ? "" : "es"));
-        } else {
-          info("nothing left to kill; finishing");
-        }
+        say(Status{.kind = Status::Kind::KilledByUser, .count = n});
       }
       poll_stop();
       return;
@@ -638,13 +617,12 @@ struct Supervisor::Impl {
 
   // SIGUSR1/SIGUSR2 are the program's (a reload, a log reopen), as watchexec does.
   void forward_signal(int sig) {
-    const char* name = sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2";
     if (!program_running()) {
-      info(fmt::format("{} received; no program running to forward it to", name));
+      say(Status{.kind = Status::Kind::SignalForwarded, .signal = sig});
       return;
     }
     current->child->signal(sig);
-    info(fmt::format("{} forwarded to pid {}", name, current->pid()));
+    say(Status{.kind = Status::Kind::SignalForwarded, .pid = current->pid(), .signal = sig});
   }
 
   // One ready fd. Another fd of the loop's (e.g. relive's own standard input) gets a tag
@@ -699,7 +677,7 @@ struct Supervisor::Impl {
     if (loop->degraded()) on_sigchld();
     if (auto notice = stop_notice_at(); notice && now >= *notice) {
       stop->notice_shown = true;
-      print("stopping\u2026 (Ctrl-C again to kill)", "\x1b[33m");
+      say(Status{.kind = Status::Kind::StopNotice});
     }
   }
 
@@ -712,7 +690,7 @@ struct Supervisor::Impl {
     while (!finished) {
       auto ready = loop->wait(wait_timeout_ms());
       if (!ready) {
-        error(ready.error().message);
+        say(Status{.kind = Status::Kind::LoopFailed, .message = ready.error().message});
         break;
       }
       for (size_t i = 0; i < ready->size() && !finished; ++i) dispatch((*ready)[i]);
@@ -783,7 +761,9 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   if (!loop) return loop.error();
   impl->loop = std::move(*loop);
   Impl* self = impl.get();
-  impl->loop->on_degraded([self](const std::string& why) { self->error(why + "; checking every 100 ms instead"); });
+  impl->loop->on_degraded([self](const std::string& why) {
+    self->say(Status{.kind = Status::Kind::LoopDegraded, .message = why});
+  });
   auto backoff_timer = Timer::create();
   if (!backoff_timer) return backoff_timer.error();
   impl->backoff_timer.emplace(std::move(*backoff_timer));
