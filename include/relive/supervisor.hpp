@@ -24,8 +24,10 @@
 // whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN
 // (reported, never silent); relive is for servers, builds and scripts.
 //
-// Signals: see handled_signals(). Stop order: see StopMode. Output: relive's own lines go
-// through a writer thread, so a stalled terminal never blocks the loop.
+// Signals: see handled_signals(). Stop order: see StopMode. Output: the library words
+// nothing; it hands each status line as a Status to Options::on_status (the `relive`
+// command words them) and writes the text through a writer thread, so a stalled terminal
+// never blocks the loop.
 //
 // Process-wide effects (a process runs at most one Supervisor): create() makes the process
 // a child subreaper, blocks handled_signals() (read through a signalfd) and run() reaps

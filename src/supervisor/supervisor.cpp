@@ -15,9 +15,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>  // sigabbrev_np
 #include <set>
-
-#include <fmt/format.h>
 
 #include "build_runner.hpp"
 #include "changes.hpp"

@@ -1,6 +1,11 @@
 // The wording of relive's status lines (run_render.hpp).
 #include "run_render.hpp"
 
+#include <signal.h>
+
+#include <cstring>  // sigabbrev_np
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace relive::cli {
