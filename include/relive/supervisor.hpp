@@ -24,8 +24,10 @@
 // whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN
 // (reported, never silent); relive is for servers, builds and scripts.
 //
-// Signals: see handled_signals(). Stop order: see StopMode. Output: relive's own lines go
-// through a writer thread, so a stalled terminal never blocks the loop.
+// Signals: see handled_signals(). Stop order: see StopMode. Output: the library words
+// nothing; it hands each status line as a Status to Options::on_status (the `relive`
+// command words them) and writes the text through a writer thread, so a stalled terminal
+// never blocks the loop.
 //
 // Process-wide effects (a process runs at most one Supervisor): create() makes the process
 // a child subreaper, blocks handled_signals() (read through a signalfd) and run() reaps
@@ -50,6 +52,7 @@
 
 namespace relive::watch {
 class Watcher;
+struct PathChange;
 }  // namespace relive::watch
 
 namespace relive::supervisor {
@@ -272,12 +275,52 @@ const char* to_string(Event::Kind kind);  // "changes", "build_start", ...
 //   {"event":"start","time":"2026-11-21T18:01:02.123Z","pid":123,"command":"python3 app.py"}
 std::string to_json_line(const Event& event);
 
+// A status line for the user, as facts: the library decides when, the command words it
+// (Options::on_status; `relive` renders these in tools/relive/run_render.cpp).
+struct Status {
+  enum class Kind {
+    Cycle,             // changes start a cycle: `message` is their summary, `next` what runs now
+    BuildCannotRun,    // `message`: why --build could not be started
+    BuildFailed,       // `status`; `program_running`: the old program keeps running
+    StartFailed,       // `message`; `other_pid`: the generation that keeps running (0: none)
+    ReadinessFailed,   // --graceful: cannot wait for readiness (`message`); `other_pid` keeps running
+    StartedBeside,     // --graceful: `pid` started beside `other_pid`, waiting for `message` up to `ms`
+    Ready,             // --graceful: `pid` ready after `ms`; `other_pid` is stopped now
+    RestartFailed,     // --graceful: new `pid` failed (`message`); `output_above`; `other_pid` keeps running
+    JobControlStop,    // `pid` was stopped by `signal`
+    Exited,            // `command` ended with `status`; `restart_in` (--restart-on-exit), or
+                       // `message`: why the restart timer could not be armed
+    StopKilled,        // `command` did not stop within `ms`; SIGKILL
+    LeftBehindKilled,  // `count` processes left by `pid` did not stop within `ms`; SIGKILL
+    StopNotice,        // the final stop takes long (a second Ctrl-C kills)
+    KilledByUser,      // a second Ctrl-C: `count` processes got SIGKILL (0: nothing was left)
+    SignalForwarded,   // `signal` forwarded to `pid` (0: no program running)
+    LoopDegraded,      // `message`: an fd could not join the epoll set; the loop polls
+    LoopFailed,        // `message`: epoll_wait failed; run() returns
+  };
+  enum class Next { Build, Restart, Start };
+  Kind kind = Kind::LoopFailed;
+  std::string message{};
+  std::string command{};
+  Next next = Next::Start;
+  pid_t pid = 0;
+  pid_t other_pid = 0;
+  std::optional<ExitStatus> status{};
+  int signal = 0;
+  int count = 0;
+  std::chrono::milliseconds ms{0};
+  std::optional<std::chrono::milliseconds> restart_in{};
+  bool program_running = false;
+  bool output_above = false;
+};
+
 struct Options {
   std::vector<std::string> command{};     // program and arguments (required)
   bool shell = false;                   // run the command through /bin/sh -c
   std::string build{};                    // run through /bin/sh -c before each (re)start
-  // Only changes to files with these extensions count (without the dot; empty: all).
-  std::vector<std::string> exts{};
+  // Which changes count (null: all); the rest are dropped before anything else sees
+  // them (no Changes event). `relive -e` is this filter (tools/relive). On the run() thread.
+  std::function<bool(const watch::PathChange&)> accept_change{};
   OnBusy on_busy = OnBusy::Queue;
   int stop_signal = SIGTERM;
   std::chrono::milliseconds stop_timeout{5000};
@@ -290,10 +333,9 @@ struct Options {
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{8000};
   std::chrono::milliseconds backoff_reset{10000};
-  // Output (to stderr): quiet drops relive's informational lines (never errors).
-  bool quiet = false;
-  bool clear = false;                   // clear the screen before each restart
-  bool color = false;                   // caller decides (tty and no NO_COLOR)
+  // Words a Status for relive's stderr ("" : nothing); null: relive says nothing. Called on
+  // the run() thread; what it returns is written without blocking the loop.
+  std::function<std::string(const Status&)> on_status{};
   // Called for every Event, on the run() thread (e.g. write JSON lines).
   std::function<void(const Event&)> on_event{};
   // Hook for the zero-downtime layer and --burst: adjust the spec of each child before

@@ -47,13 +47,4 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
-bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
-  auto slash = path.rfind('/');
-  auto name = path.substr(slash == std::string::npos ? 0 : slash + 1);
-  auto dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0) return false;
-  auto ext = name.substr(dot + 1);
-  return std::find(exts.begin(), exts.end(), ext) != exts.end();
-}
-
 }  // namespace relive::supervisor

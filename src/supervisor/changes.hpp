@@ -40,7 +40,5 @@ struct ChangeSet {
 };
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
-// Whether the file name in `path` ends in ".EXT" for one of `exts` (given without the dot).
-bool has_ext(const std::string& path, const std::vector<std::string>& exts);
 
 }  // namespace relive::supervisor

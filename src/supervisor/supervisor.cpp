@@ -1,73 +1,55 @@
-// The restart-on-change loop: one epoll loop, an ordered queue of controls.
+// The restart-on-change loop: the wiring of the supervisor's pieces.
 //
-// Controls run one at a time: Build (the old child keeps running meanwhile), Stop (until
-// every process of the old tree is gone and reaped), Start. A change arriving while a
+// Controls run one at a time (control_queue.hpp): Build (the old program keeps running
+// meanwhile; build_runner.hpp), Stop (until every process of the old tree is gone and
+// reaped; TreeStop), Start (a Generation, generation.hpp). A change arriving while a
 // Build or Stop is under way is handled by --on-busy-update; a change arriving when idle
 // queues [Build?, Stop, Start] and runs it at once — nothing waits on a timer, so the
-// latency from the watcher's batch to the new child is one stop plus one fork+exec.
+// latency from the watcher's batch to the new program is one stop plus one clone+exec.
+// Everything runs on the run() thread, woken by one epoll loop (event_loop.hpp).
 #include "relive/supervisor.hpp"
 
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <deque>
+#include <cstring>  // sigabbrev_np
 #include <set>
 
-#include <fmt/format.h>
-
-#include "output_tail.hpp"
+#include "build_runner.hpp"
 #include "changes.hpp"
+#include "control_queue.hpp"
+#include "event_loop.hpp"
+#include "generation.hpp"
+#include "output_tail.hpp"
 #include "proc.hpp"
-#include "tree.hpp"
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
 #include "supervisor_access.hpp"
 #include "terminal_writer.hpp"
+#include "tree.hpp"
 
 namespace relive::supervisor {
 
 namespace {
 
+// What an fd in the loop is (EventLoop's own tags are 1 and 2).
 enum Tag : uint64_t {
-  kWatcher = 1,
-  kSignal,
-  kWake,
+  kWatcher = 3,
   kBackoff,
-  kChildPidfd,
+  kCurrentPidfd,
   kBuildPidfd,
   kStopTimer,
   kStopPidfd,
-  kNextPidfd,  // --graceful: the new child, until it is ready
+  kNextPidfd,  // --graceful: the new generation, until it is ready
   kReady,      // --graceful: its readiness wait
   kExtraBase = 1000,
-  kTapBase = 1ull << 32,  // + fd: a pipe carrying a child's output (OutputTail)
+  kTapBase = 1ull << 32,  // + fd: a pipe carrying a generation's output (OutputTail)
 };
-
-// StartNext: --graceful's overlapped start (the old child keeps running until the new
-// one is ready).
-enum class Control { Build, Stop, Start, StartNext };
-
-// False (errno set) if the timer could not be armed.
-bool arm_timer(int fd, std::chrono::milliseconds delay) {
-  itimerspec spec{};
-  auto ms = std::max<long long>(delay.count(), 1);
-  spec.it_value.tv_sec = static_cast<time_t>(ms / 1000);
-  spec.it_value.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
-  return timerfd_settime(fd, 0, &spec, nullptr) == 0;
-}
-
-void disarm_timer(int fd) {
-  itimerspec spec{};
-  timerfd_settime(fd, 0, &spec, nullptr);  // cannot fail on a valid timerfd with a zero value
-}
+static_assert(kWatcher > EventLoop::kWakeTag && kWatcher > EventLoop::kSignalTag);
 
 bool is_shutdown_signal(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
 
@@ -75,140 +57,113 @@ double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
+// The one stop under way. A build runs only while nothing is being stopped and a stop
+// only while no build runs, so one slot serves a generation's stop and a cancelled build's.
+struct ActiveStop {
+  enum class Of {
+    Restart,  // a generation that is replaced (or that exited and left processes behind)
+    Final,    // everything, relive is exiting
+    Build,    // a build cancelled by --on-busy-update=restart
+  };
+  Of of = Of::Restart;
+  std::unique_ptr<TreeStop> tree;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // The program's main process being stopped (0: a build, or a final stop with no program).
+  pid_t program_pid = 0;
+  // The program had already exited on its own and was reported then (Exit event); the
+  // stop only sweeps what it may have left behind, and says nothing unless that was killed.
+  bool after_exit = false;
+  bool notice_shown = false;  // Final: "stopping… (Ctrl-C again to kill)"
+  std::set<int> registered_fds;
+};
+
 }  // namespace
 
 struct Supervisor::Impl {
   Options opt;
   std::unique_ptr<watch::Watcher> watcher;
-  int epfd = -1;
-  int sigfd = -1;
-  int wakefd = -1;
-  int backoff_fd = -1;
+  std::unique_ptr<EventLoop> loop;
+  std::optional<Timer> backoff_timer;  // --restart-on-exit
   std::string command_text;
   TerminalWriter out;  // status lines and forwarded output: never a blocking write in the loop
   std::filesystem::path cwd = current_dir();  // changed paths are shown relative to it
 
-  std::unique_ptr<Child> child;
   // Zero-downtime (docs/zero-downtime.md): sockets bound once for relive's life; during
-  // an overlapped restart `next` is the new child until it is ready, then it becomes
-  // `child`; `retiring` is the generation being stopped (the old child, or a next that
-  // failed), so that `child` keeps serving meanwhile.
+  // an overlapped restart `next` is the new generation until it is ready, then it becomes
+  // `current`; `retiring` is the generation being stopped (the old one, or a next that
+  // failed), so that `current` keeps serving meanwhile.
   ListenSockets sockets;
   ReadySpec ready_spec;
-  std::unique_ptr<Child> next;
-  std::unique_ptr<ReadinessWait> next_ready;
-  std::unique_ptr<OutputTail> next_tail;
+  std::unique_ptr<Generation> current;
+  std::unique_ptr<Generation> next;
+  std::unique_ptr<Generation> retiring;
   std::vector<std::unique_ptr<OutputTail>> taps;  // output pipes still being forwarded
-  std::unique_ptr<Child> retiring;
-  bool child_exit_handled = false;
-  std::unique_ptr<Child> build;
-  std::chrono::steady_clock::time_point build_started;
-  bool build_cancelled = false;
-  bool stopping_build = false;  // `stop` is taking a cancelled build's tree down
-  std::unique_ptr<TreeStop> stop;
-  std::chrono::steady_clock::time_point stop_started;
-  bool stop_is_final = false;
-  pid_t stop_pid = 0;
-  bool stop_after_exit = false;  // the stopped program had already exited on its own
-  bool killed_by_user = false;   // a second Ctrl-C sent SIGKILL (reported then)
+
+  BuildRunner build{""};
+  std::unique_ptr<ActiveStop> stop;
   // The final stop says "stopping… (Ctrl-C again to kill)" once it takes this long.
   static constexpr std::chrono::milliseconds kStopNoticeAfter{500};
-  std::optional<std::chrono::steady_clock::time_point> stop_notice_at;
-  std::set<int> stop_fds_registered;
+  bool killed_by_user = false;  // a second Ctrl-C sent SIGKILL (reported then)
 
-  std::deque<Control> controls;
-  ChangeSet current;   // what the next Start reports in RELIVE_CHANGED_PATHS
-  ChangeSet pending;   // changes queued during a busy cycle (on-busy-update=queue)
-  bool pending_run = false;
+  ControlQueue controls;
   std::chrono::milliseconds backoff{0};
 
-  bool epoll_degraded = false;
-  bool shutting_down = false;
-  bool final_stop_begun = false;
-  bool finished = false;
-  int shutdown_signal = 0;
-  bool child_running_at_shutdown = false;
-  std::optional<ExitStatus> child_status_at_shutdown;
+  // Set once relive is exiting: the signal (0 for request_exit()).
+  std::optional<int> shutdown_signal;
+  bool finished = false;  // the final stop is done: run() returns
+  bool program_running_at_shutdown = false;
+  std::optional<ExitStatus> program_status_at_shutdown;  // its own exit during the shutdown
 
-  ~Impl() {
-    for (int fd : {epfd, sigfd, wakefd, backoff_fd}) {
-      if (fd >= 0) close(fd);
-    }
-  }
+  bool shutting_down() const { return shutdown_signal.has_value(); }
+  bool program_running() const { return current && current->running(); }
+  bool cancelling_build() const { return stop && stop->of == ActiveStop::Of::Build; }
+  bool final_stop_running() const { return stop && stop->of == ActiveStop::Of::Final; }
 
   // ---- output ---------------------------------------------------------------------------
-  void print(std::string_view line, const char* color) {
-    out.write(2, opt.color ? fmt::format("{}relive: {}\x1b[0m\n", color, line) : fmt::format("relive: {}\n", line));
+  // The command words it (Options::on_status); the writer keeps the loop from blocking.
+  void say(const Status& status) {
+    if (!opt.on_status) return;
+    if (std::string text = opt.on_status(status); !text.empty()) out.write(2, text);
   }
-  void info(std::string_view line) {
-    if (!opt.quiet) print(line, "\x1b[36m");
-  }
-  void error(std::string_view line) { print(line, "\x1b[31m"); }
   void emit(const Event& e) {
     if (opt.on_event) opt.on_event(e);
   }
 
-  // ---- epoll ----------------------------------------------------------------------------
-  // An fd that cannot join the epoll set (ENOMEM, ENOSPC: max_user_watches) would never
-  // wake the loop: say so once, and from then on the loop also wakes every 100 ms to check
-  // children and the stop by itself.
-  void add_fd(int fd, uint64_t tag, bool oneshot) {
-    if (fd < 0) return;
-    epoll_event ev{};
-    ev.events = EPOLLIN | (oneshot ? EPOLLONESHOT : 0u);
-    ev.data.u64 = tag;
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) return;
-    if (!epoll_degraded) error(errno_message(errno, "epoll_ctl") + "; checking every 100 ms instead");
-    epoll_degraded = true;
-  }
-  void remove_fd(int fd) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr); }
-
-  bool busy() const { return build || stop || next; }
+  bool busy() const { return build.running() || stop || next; }
   bool idle() const { return !busy() && controls.empty(); }
 
   // ---- the queue of controls ------------------------------------------------------------
   void start_cycle() {
-    if (opt.clear) {
-      out.write(2, "\x1b[H\x1b[2J\x1b[3J");
-    }
-    bool running = child && !child->status();
+    bool running = program_running();
     // With a build, nothing restarts unless it succeeds: say what happens now.
-    const char* next_step = !opt.build.empty() ? "building" : running ? "restarting" : "starting";
-    info(fmt::format("{} changed, {}", current.summary(), next_step));
-    if (!opt.build.empty()) controls.push_back(Control::Build);
-    if (opt.graceful && running) {
-      controls.push_back(Control::StartNext);
-    } else {
-      controls.push_back(Control::Stop);
-      controls.push_back(Control::Start);
-    }
+    say(Status{.kind = Status::Kind::Cycle,
+               .message = controls.current().summary(),
+               .next = build.configured() ? Status::Next::Build : running ? Status::Next::Restart : Status::Next::Start});
+    controls.push_restart(build.configured(), opt.graceful && running);
   }
 
   void advance() {
     for (;;) {
       if (busy() || finished) return;
-      if (controls.empty()) {
-        if (shutting_down) {
-          if (final_stop_begun) return;
-          final_stop_begun = true;
+      auto c = controls.pop();
+      if (!c) {
+        // Nothing queued and nothing under way: a shutdown's final stop is done (else
+        // `finished` or busy()) or about to begin.
+        if (shutting_down()) {
           begin_stop(/*final=*/true);
           continue;
         }
-        if (pending_run) {
-          pending_run = false;
-          current.merge(pending);
-          pending = ChangeSet{};
+        if (controls.has_followup()) {
+          controls.begin_followup();
           start_cycle();
           continue;
         }
         return;
       }
-      Control c = controls.front();
-      controls.pop_front();
-      switch (c) {
+      switch (*c) {
         case Control::Build: start_build(); break;
         case Control::Stop: begin_stop(/*final=*/false); break;
-        case Control::Start: start_child(); break;
+        case Control::Start: start_current(); break;
         case Control::StartNext: start_next(); break;
       }
     }
@@ -216,181 +171,159 @@ struct Supervisor::Impl {
 
   // ---- build ----------------------------------------------------------------------------
   void start_build() {
-    ChildSpec spec;
-    spec.argv = {opt.build};
-    spec.shell = true;
-    spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
-    auto b = Child::start(spec);
-    if (!b) {
-      error(fmt::format("cannot run the build: {}; waiting for changes", b.error().message));
-      emit(Event{.kind = Event::Kind::Error, .message = b.error().message});
+    auto started = build.start(controls.current());
+    if (!started) {
+      say(Status{.kind = Status::Kind::BuildCannotRun, .message = started.error().message});
+      emit(Event{.kind = Event::Kind::Error, .message = started.error().message});
       controls.clear();
       return;
     }
-    build = std::move(*b);
-    build_started = std::chrono::steady_clock::now();
-    add_fd(build->pidfd(), kBuildPidfd, true);
-    emit(Event{.kind = Event::Kind::BuildStart, .pid = build->pid(), .message = opt.build});
+    loop->add(build.child()->pidfd(), kBuildPidfd, true);
+    emit(*started);
   }
 
   void check_build_exit() {
-    if (!build || !build->status() || stopping_build) return;  // a cancelled build: finish_stop()
-    ExitStatus status = *build->status();
-    bool ok = status.signal == 0 && status.code == 0;
-    emit(Event{.kind = Event::Kind::BuildEnd, .pid = build->pid(), .status = status, .success = ok,
-               .duration_ms = ms_since(build_started)});
-    build.reset();
-    if (shutting_down) return;
-    if (build_cancelled) {
-      build_cancelled = false;
-      controls.clear();
-      start_cycle();
-    } else if (!ok) {
-      bool running = child && !child->status();
-      error(fmt::format("build failed ({}); {}; waiting for changes", status.describe(),
-                        running ? "the program keeps running" : "nothing started"));
-      controls.clear();
-    }
+    if (!build.status() || cancelling_build()) return;  // a cancelled build: finish_build_cancel()
+    ExitStatus status = *build.status();
+    Event end = build.finish();
+    emit(end);
+    if (shutting_down() || end.success) return;
+    say(Status{.kind = Status::Kind::BuildFailed, .status = status, .program_running = program_running()});
+    controls.clear();
+  }
+
+  // --on-busy-update restart: the build's whole tree goes, as a program's does (stop
+  // signal, SIGKILL after --stop-timeout), and the next cycle starts only once it is gone,
+  // so two builds never run at once.
+  void cancel_build() {
+    TreeStop::Options so = stop_options();
+    if (current) so.exclude_roots.push_back(current->pid());
+    start_tree_stop(ActiveStop::Of::Build, build.child(), std::move(so));
+  }
+
+  void finish_build_cancel() {
+    stop.reset();
+    emit(build.finish(/*cancelled=*/true, opt.stop_signal));
+    controls.clear();
+    if (!shutting_down()) start_cycle();
   }
 
   // ---- stop -----------------------------------------------------------------------------
-  void begin_stop(bool final) {
-    // --graceful: a retiring generation is stopped while `child` keeps running.
-    Child* target = (!final && retiring) ? retiring.get() : child.get();
-    if (!final && !target) return;
+  TreeStop::Options stop_options() const {
     TreeStop::Options so;
-    so.stop_signal = (final && shutdown_signal == SIGINT) ? SIGINT : opt.stop_signal;
+    so.stop_signal = opt.stop_signal;
     so.timeout = opt.stop_timeout;
     so.mode = opt.stop_mode;
-    so.everything = final;
-    if (build) so.exclude_roots.push_back(build->pid());
-    if (target == retiring.get() && child) {
-      // The generation that keeps running is not part of the one being stopped; orphans
-      // that started after it are its own.
-      so.exclude_roots.push_back(child->pid());
-      if (child->start_ticks() >= retiring->start_ticks()) so.newer_generation_ticks = child->start_ticks();
-    }
-    stop_is_final = final;
-    stop_pid = target ? target->pid() : 0;
-    // A program that already exited on its own was reported then (Exit event); its stop
-    // only sweeps what it may have left behind, and says nothing unless that had to be killed.
-    stop_after_exit = target && target->status().has_value();
-    start_tree_stop(target, std::move(so));
-    if (final && !finished) stop_notice_at = stop_started + kStopNoticeAfter;
+    return so;
   }
 
-  // Both kinds of stop (a program generation, a cancelled build) run through `stop`.
-  void start_tree_stop(const Child* target, TreeStop::Options so) {
+  void begin_stop(bool final) {
+    // --graceful: a retiring generation is stopped while `current` keeps running.
+    Generation* target = (!final && retiring) ? retiring.get() : current.get();
+    if (!final && !target) return;
+    TreeStop::Options so = stop_options();
+    if (final && shutdown_signal == SIGINT) so.stop_signal = SIGINT;
+    so.everything = final;
+    if (build.running()) so.exclude_roots.push_back(build.child()->pid());
+    if (target && target == retiring.get() && current) {
+      // The generation that keeps running is not part of the one being stopped; orphans
+      // that started after it are its own.
+      so.exclude_roots.push_back(current->pid());
+      if (current->child->start_ticks() >= retiring->child->start_ticks())
+        so.newer_generation_ticks = current->child->start_ticks();
+    }
+    start_tree_stop(final ? ActiveStop::Of::Final : ActiveStop::Of::Restart, target ? target->child.get() : nullptr,
+                    std::move(so));
+  }
+
+  // Every stop (a generation's, a cancelled build's) runs through here.
+  void start_tree_stop(ActiveStop::Of of, const Child* target, TreeStop::Options so) {
     so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
-    stop_started = std::chrono::steady_clock::now();
-    stop = std::make_unique<TreeStop>(target, std::move(so));
-    add_fd(stop->timeout_fd(), kStopTimer, false);
+    stop = std::make_unique<ActiveStop>();
+    stop->of = of;
+    if (of != ActiveStop::Of::Build && target) {
+      stop->program_pid = target->pid();
+      stop->after_exit = target->status().has_value();
+    }
+    stop->tree = std::make_unique<TreeStop>(target, std::move(so));
+    loop->add(stop->tree->timeout_fd(), kStopTimer);
     poll_stop();
   }
 
   void poll_stop() {
     if (!stop) return;
-    if (stop->poll()) {
+    if (stop->tree->poll()) {
       finish_stop();
       return;
     }
-    for (int fd : stop->fds()) {
-      if (stop_fds_registered.insert(fd).second) add_fd(fd, kStopPidfd, true);
+    for (int fd : stop->tree->fds()) {
+      if (stop->registered_fds.insert(fd).second) loop->add(fd, kStopPidfd, true);
     }
-  }
-
-  // --on-busy-update restart: the build's whole tree goes, as a program's does (stop
-  // signal, SIGKILL after --stop-timeout), and the next cycle starts only once it is gone,
-  // so two builds never run at once. `stop` is free: a build runs only while nothing else does.
-  void cancel_build() {
-    TreeStop::Options so;
-    so.stop_signal = opt.stop_signal;
-    so.timeout = opt.stop_timeout;
-    so.mode = opt.stop_mode;
-    if (child) so.exclude_roots.push_back(child->pid());
-    stop_is_final = false;
-    stop_pid = 0;  // not the program: no Stop event
-    stopping_build = true;
-    start_tree_stop(build.get(), std::move(so));
-  }
-
-  void finish_build_cancel() {
-    stop.reset();
-    stop_fds_registered.clear();
-    stopping_build = false;
-    ExitStatus status = build->status().value_or(ExitStatus{.signal = opt.stop_signal});
-    emit(Event{.kind = Event::Kind::BuildEnd, .pid = build->pid(), .status = status, .success = false,
-               .duration_ms = ms_since(build_started)});
-    build.reset();
-    build_cancelled = false;
-    controls.clear();
-    if (!shutting_down) start_cycle();
   }
 
   void finish_stop() {
-    if (stopping_build) {
+    if (cancelling_build()) {
       finish_build_cancel();
       return;
     }
-    bool killed = stop->killed();
-    int killed_count = stop->killed_count();
-    double took = ms_since(stop_started);
-    stop_notice_at.reset();
-    stop.reset();  // closes its fds, which takes them out of the epoll set
-    stop_fds_registered.clear();
-    Child* target = retiring ? retiring.get() : child.get();
-    if (!retiring && child && !child_exit_handled && child->status()) {
-      child_exit_handled = true;  // we stopped it: the Stop event says so
-      if (shutting_down && child_running_at_shutdown) child_status_at_shutdown = child->status();
+    // Its fds close with it (below), which takes them out of the epoll set.
+    bool killed = stop->tree->killed();
+    int killed_count = stop->tree->killed_count();
+    double took = ms_since(stop->started);
+    const ActiveStop::Of of = stop->of;
+    const pid_t program_pid = stop->program_pid;
+    const bool after_exit = stop->after_exit;
+    stop.reset();
+    Generation* target = retiring ? retiring.get() : current.get();
+    if (!retiring && current && !current->exit_handled && current->child->status()) {
+      current->exit_handled = true;  // we stopped it: the Stop event says so
+      if (shutting_down() && program_running_at_shutdown) program_status_at_shutdown = current->child->status();
     }
-    if (stop_pid && stop_after_exit) {
+    if (program_pid && after_exit) {
       if (killed && !killed_by_user) {
-        info(fmt::format("{} process{} left behind by pid {} did not stop within {} ms of the stop signal; killed",
-                         killed_count, killed_count == 1 ? "" : "es", stop_pid, opt.stop_timeout.count()));
+        say(Status{.kind = Status::Kind::LeftBehindKilled, .pid = program_pid, .count = killed_count,
+                   .ms = opt.stop_timeout});
       }
-    } else if (stop_pid) {
-      Event e{.kind = Event::Kind::Stop, .pid = stop_pid, .killed = killed, .duration_ms = took};
-      if (target && target->status()) e.status = target->status();
+    } else if (program_pid) {
+      Event e{.kind = Event::Kind::Stop, .pid = program_pid, .killed = killed, .duration_ms = took};
+      if (target && target->child->status()) e.status = target->child->status();
       emit(e);
       if (killed && !killed_by_user) {
-        info(fmt::format("{} did not stop within {} ms of the stop signal; killed", command_text,
-                         opt.stop_timeout.count()));
+        say(Status{.kind = Status::Kind::StopKilled, .command = command_text, .ms = opt.stop_timeout});
       }
     }
     if (retiring) retiring.reset();
-    else child.reset();
-    if (stop_is_final) finished = true;
+    else current.reset();
+    if (of == ActiveStop::Of::Final) finished = true;
   }
 
   // ---- start ----------------------------------------------------------------------------
-  // What every generation is started with: the command, the changes that led to it (the
-  // pending set is consumed here) and the listening sockets. The caller adds its own
-  // environment and then lets opt.prepare_child have the last word.
+  // What every generation is started with: the command, the changes that led to it (they
+  // are consumed here) and the listening sockets. The caller adds its own environment and
+  // then lets opt.prepare_child have the last word.
   ChildSpec next_generation_spec() {
     ChildSpec spec;
     spec.argv = opt.command;
     spec.shell = opt.shell;
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
-    if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
-    current = ChangeSet{};
+    ChangeSet changes = controls.take_current();
+    if (!changes.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(changes.paths, "\n"));
     hand_sockets(spec);
     return spec;
   }
 
-  void start_child() {
+  void start_current() {
     ChildSpec spec = next_generation_spec();
     if (opt.prepare_child) opt.prepare_child(spec);
-    auto c = Child::start(spec);
-    if (!c) {
-      error(fmt::format("cannot start: {}; waiting for changes", c.error().message));
-      emit(Event{.kind = Event::Kind::Error, .message = c.error().message});
+    auto gen = Generation::start(std::move(spec));
+    if (!gen) {
+      say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message});
+      emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
       return;
     }
-    child = std::move(*c);
-    child_exit_handled = false;
-    add_fd(child->pidfd(), kChildPidfd, true);
-    emit(Event{.kind = Event::Kind::Start, .pid = child->pid(), .message = command_text});
+    current = std::move(*gen);
+    loop->add(current->child->pidfd(), kCurrentPidfd, true);
+    emit(Event{.kind = Event::Kind::Start, .pid = current->pid(), .message = command_text});
   }
 
   // ---- zero downtime (docs/zero-downtime.md) -------------------------------------------
@@ -407,76 +340,67 @@ struct Supervisor::Impl {
 
   // --graceful: start the new generation beside the running one.
   void start_next() {
-    if (!child || child->status()) {  // nothing running to overlap with: a plain restart
+    if (!program_running()) {  // nothing running to overlap with: a plain restart
       controls.push_front(Control::Start);
       controls.push_front(Control::Stop);
       return;
     }
     auto wait = ReadinessWait::create(ready_spec, ReadyOptions{.timeout = opt.ready_timeout});
     if (!wait) {
-      error(fmt::format("cannot wait for readiness: {}; pid {} keeps running", wait.error().message, child->pid()));
+      say(Status{.kind = Status::Kind::ReadinessFailed, .message = wait.error().message, .other_pid = current->pid()});
       return;
     }
     ChildSpec spec = next_generation_spec();
     for (auto& e : (*wait)->child_env()) spec.env.push_back(std::move(e));
     if (opt.prepare_child) opt.prepare_child(spec);
-    // Its output passes through relive, which keeps the last lines for a failure report
-    // (unless --burst already pipes it).
-    std::unique_ptr<OutputTail> tail;
-    if (spec.stdout_fd < 0 && spec.stderr_fd < 0) {
-      if (auto t = OutputTail::create(20)) {
-        tail = std::move(*t);
-        tail->forward_through([this](int fd, std::string_view data) { out.write(fd, data); });
-        spec.stdout_fd = tail->child_stdout();
-        spec.stderr_fd = tail->child_stderr();
-      }
-    }
-    auto c = Child::start(spec);
-    if (tail) tail->close_child_ends();
-    if (!c) {
-      error(fmt::format("cannot start: {}; pid {} keeps running", c.error().message, child->pid()));
-      emit(Event{.kind = Event::Kind::Error, .message = c.error().message});
+    auto gen = Generation::start(std::move(spec), std::move(*wait),
+                                 [this](int fd, std::string_view data) { out.write(fd, data); });
+    if (!gen) {
+      say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message, .other_pid = current->pid()});
+      emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
       return;
     }
-    next = std::move(*c);
-    next_ready = std::move(*wait);
-    next_ready->start(next->pid());
-    add_fd(next->pidfd(), kNextPidfd, true);
-    add_fd(next_ready->fd(), kReady, false);
-    if (tail) {
-      for (int fd : tail->fds()) add_fd(fd, kTapBase + static_cast<uint64_t>(fd), false);
-      next_tail = std::move(tail);
+    next = std::move(*gen);
+    loop->add(next->child->pidfd(), kNextPidfd, true);
+    loop->add(next->ready->fd(), kReady);
+    if (next->tail) {
+      for (int fd : next->tail->fds()) loop->add(fd, kTapBase + static_cast<uint64_t>(fd));
     }
     emit(Event{.kind = Event::Kind::Start, .pid = next->pid(), .message = command_text});
-    info(fmt::format("started pid {} beside pid {}; waiting for {} (up to {} ms)", next->pid(), child->pid(),
-                     next_ready->describe(), opt.ready_timeout.count()));
+    say(Status{.kind = Status::Kind::StartedBeside, .message = next->ready->describe(), .pid = next->pid(),
+               .other_pid = current->pid(), .ms = opt.ready_timeout});
     on_ready_event();  // a delay:0 wait is ready at once
   }
 
   void on_ready_event() {
-    if (!next || !next_ready) return;
-    switch (next_ready->process()) {
+    if (!next || !next->ready) return;
+    switch (next->ready->process()) {
       case ReadinessWait::State::Waiting: return;
       case ReadinessWait::State::Ready: promote_next(); return;
-      case ReadinessWait::State::Failed: abandon_next(next_ready->failure()); return;
+      case ReadinessWait::State::Failed: abandon_next(next->ready->failure()); return;
     }
   }
 
-  void end_readiness_wait() {
-    if (!next_ready) return;
-    remove_fd(next_ready->fd());
-    next_ready.reset();
+  void end_readiness_wait(Generation& gen) {
+    if (!gen.ready) return;
+    loop->remove(gen.ready->fd());
+    gen.ready.reset();
   }
 
-  // The new generation is ready: it becomes `child`; the old one retires (stop, drain).
+  // A generation's output keeps being forwarded after it moves on (retires, is promoted),
+  // until its pipes reach end-of-file.
+  void keep_forwarding(Generation& gen) {
+    if (gen.tail) taps.push_back(std::move(gen.tail));
+  }
+
+  // The new generation is ready: it becomes `current`; the old one retires (stop, drain).
   void promote_next() {
-    info(fmt::format("pid {} ready after {} ms; stopping pid {}", next->pid(), next_ready->elapsed().count(),
-                     child->pid()));
-    end_readiness_wait();
-    if (next_tail) taps.push_back(std::move(next_tail));
-    retiring = std::move(child);
-    child = std::move(next);
-    child_exit_handled = false;
+    say(Status{.kind = Status::Kind::Ready, .pid = next->pid(), .other_pid = current->pid(),
+               .ms = std::chrono::duration_cast<std::chrono::milliseconds>(next->ready->elapsed())});
+    end_readiness_wait(*next);
+    keep_forwarding(*next);
+    retiring = std::move(current);
+    current = std::move(next);
     backoff = std::chrono::milliseconds{0};
     begin_stop(/*final=*/false);
   }
@@ -484,22 +408,22 @@ struct Supervisor::Impl {
   // The new generation failed (exited, or not ready in time): stop it, keep the old one,
   // and say why with its last output.
   void abandon_next(const std::string& reason) {
-    if (next_tail) next_tail->drain();
+    if (next->tail) next->tail->drain();
     // Its output was forwarded as it came (OutputTail), so it is right above: point at it
     // rather than print it a second time.
-    bool said_something = next_tail && !next_tail->last_lines().empty();
-    error(fmt::format("restart failed: new pid {} {}{}; pid {} keeps running", next->pid(), reason,
-                      said_something ? " (its output is above)" : "", child->pid()));
+    bool said_something = next->tail && !next->tail->last_lines().empty();
+    say(Status{.kind = Status::Kind::RestartFailed, .message = reason, .pid = next->pid(), .other_pid = current->pid(),
+               .output_above = said_something});
     emit(Event{.kind = Event::Kind::Error, .pid = next->pid(), .message = "restart failed: " + reason});
-    if (next_tail) taps.push_back(std::move(next_tail));
-    end_readiness_wait();
+    keep_forwarding(*next);
+    end_readiness_wait(*next);
     retiring = std::move(next);
     begin_stop(/*final=*/false);
   }
 
   void check_next_exit() {
-    if (!next || !next->status() || shutting_down) return;
-    auto status = *next->status();
+    if (!next || !next->child->status() || shutting_down()) return;
+    auto status = *next->child->status();
     emit(Event{.kind = Event::Kind::Exit, .pid = next->pid(), .status = status});
     abandon_next(status.describe() + " before it was ready");
   }
@@ -510,7 +434,7 @@ struct Supervisor::Impl {
         if (f == fd) return tail.on_readable(fd), true;
       return false;
     };
-    if (next_tail && forward(*next_tail)) return;
+    if (next && next->tail && forward(*next->tail)) return;
     for (auto it = taps.begin(); it != taps.end(); ++it) {
       if (forward(**it)) {
         if ((*it)->finished()) taps.erase(it);
@@ -520,29 +444,33 @@ struct Supervisor::Impl {
   }
 
   // ---- exits ----------------------------------------------------------------------------
+  std::vector<Child*> tracked_children() const {
+    std::vector<Child*> children;
+    for (const Generation* g : {current.get(), next.get(), retiring.get()})
+      if (g) children.push_back(g->child.get());
+    if (build.running()) children.push_back(build.child());
+    return children;
+  }
+
   void route_status(pid_t pid, ExitStatus s) {
-    if (next && pid == next->pid() && !next->status()) next->set_status(s);
-    if (retiring && pid == retiring->pid() && !retiring->status()) retiring->set_status(s);
-    if (child && pid == child->pid() && !child->status()) child->set_status(s);
-    if (build && pid == build->pid() && !build->status()) build->set_status(s);
+    for (Child* c : tracked_children())
+      if (pid == c->pid() && !c->status()) c->set_status(s);
   }
 
   // The leaders of the generations we still track stay zombies (their status read with
   // WNOWAIT) until their stop is done: a reaped leader's pid and group id could be handed
   // to an unrelated process, which the stop would then signal.
   std::vector<pid_t> tracked_pids() const {
-    std::vector<pid_t> out;
-    for (const Child* c : {child.get(), next.get(), retiring.get(), build.get()})
-      if (c) out.push_back(c->pid());
-    return out;
+    std::vector<pid_t> pids;
+    for (const Child* c : tracked_children()) pids.push_back(c->pid());
+    return pids;
   }
 
   void on_sigchld() {
     reap_children([this](pid_t pid, ExitStatus s) { route_status(pid, s); }, tracked_pids());
-    for (Child* c : {child.get(), next.get(), retiring.get(), build.get()})
-      if (c) c->peek_status();
+    for (Child* c : tracked_children()) c->peek_status();
     report_job_control_stops();
-    check_child_exit();
+    check_current_exit();
     check_next_exit();
     check_build_exit();
     poll_stop();
@@ -551,199 +479,168 @@ struct Supervisor::Impl {
   // A program stopped by job control (SIGTTIN: it read the terminal, whose foreground
   // group is relive's; SIGTTOU, SIGTSTP, SIGSTOP) would otherwise sit there silently.
   void report_job_control_stops() {
-    for (Child* c : {child.get(), next.get()}) {
-      if (!c || c->status()) continue;
-      if (int sig = proc::take_stop_signal(c->pidfd()); sig != 0) {
+    for (const Generation* g : {current.get(), next.get()}) {
+      if (!g || !g->running()) continue;
+      if (int sig = proc::take_stop_signal(g->child->pidfd()); sig != 0) {
         const char* abbrev = sigabbrev_np(sig);
         std::string name = abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
-        std::string why = sig == SIGTTIN   ? " (it read from the terminal, which relive keeps)"
-                          : sig == SIGTTOU ? " (it tried to change the terminal, which relive keeps)"
-                                           : "";
-        error(fmt::format("pid {} was stopped by {}{}; it waits until it gets SIGCONT or a change restarts it",
-                          c->pid(), name, why));
-        emit(Event{.kind = Event::Kind::Error, .pid = c->pid(), .message = "stopped by " + name});
+        say(Status{.kind = Status::Kind::JobControlStop, .pid = g->pid(), .signal = sig});
+        emit(Event{.kind = Event::Kind::Error, .pid = g->pid(), .message = "stopped by " + name});
       }
     }
   }
 
-  void check_child_exit() {
-    if (!child || child_exit_handled || !child->status()) return;
-    child_exit_handled = true;
-    ExitStatus status = *child->status();
-    if (shutting_down) {
-      if (child_running_at_shutdown) child_status_at_shutdown = status;
+  void check_current_exit() {
+    if (!current || current->exit_handled || current->running()) return;
+    current->exit_handled = true;
+    ExitStatus status = *current->child->status();
+    if (shutting_down()) {
+      if (program_running_at_shutdown) program_status_at_shutdown = status;
       return;
     }
-    if (stop && stop_pid == child->pid()) return;  // we stopped it: the Stop event says so
-    emit(Event{.kind = Event::Kind::Exit, .pid = child->pid(), .status = status});
-    bool failed = status.signal != 0 || status.code != 0;
-    std::string line = fmt::format("{} {}", command_text, status.describe());
+    if (stop && stop->program_pid == current->pid()) return;  // we stopped it: the Stop event says so
+    emit(Event{.kind = Event::Kind::Exit, .pid = current->pid(), .status = status});
+    Status said{.kind = Status::Kind::Exited, .command = command_text, .status = status};
     if (opt.restart_on_exit) {
-      auto uptime = std::chrono::steady_clock::now() - child->started_at();
+      auto uptime = std::chrono::steady_clock::now() - current->child->started_at();
       if (backoff.count() == 0 || uptime >= opt.backoff_reset) backoff = opt.backoff_initial;
       auto delay = backoff;
       backoff = std::min(backoff * 2, opt.backoff_max);
-      if (arm_timer(backoff_fd, delay)) {
-        line += fmt::format("; restarting in {:g} s", static_cast<double>(delay.count()) / 1000.0);
+      if (backoff_timer->arm(delay)) {
+        said.restart_in = delay;
       } else {
-        line += "; " + errno_message(errno, "cannot arm the restart timer (timerfd_settime)") + "; waiting for changes";
+        said.message = errno_message(errno, "cannot arm the restart timer (timerfd_settime)");
       }
-    } else {
-      line += "; waiting for changes";
     }
-    if (failed) {
-      print(line, "\x1b[31m");
-    } else {
-      info(line);
-    }
+    say(said);
   }
 
   void on_backoff() {
-    uint64_t expirations;
-    ssize_t ignored = read(backoff_fd, &expirations, sizeof expirations);
-    (void)ignored;
-    if (shutting_down || !idle()) return;  // a restart is already on its way
-    controls.push_back(Control::Stop);     // whatever the old tree left behind
+    backoff_timer->clear();
+    if (shutting_down() || !idle()) return;  // a restart is already on its way
+    controls.push_back(Control::Stop);       // whatever the old tree left behind
     controls.push_back(Control::Start);
   }
 
   // ---- changes --------------------------------------------------------------------------
   void on_batch(const watch::Batch& batch) {
-    if (shutting_down) return;
+    if (shutting_down()) return;
     ChangeSet changes;
     changes.rescan = batch.rescan;
     for (const auto& c : batch.changes) {
-      if (!opt.exts.empty() && (c.is_dir || !has_ext(c.path, opt.exts))) {
-        if (!(c.change == watch::Change::Renamed && has_ext(c.old_path, opt.exts))) continue;
-      }
+      if (opt.accept_change && !opt.accept_change(c)) continue;
       changes.add(user_path(cwd, c));
     }
     if (changes.empty()) return;
     Event e{.kind = Event::Kind::Changes, .path_count = changes.paths.size(), .rescan = batch.rescan};
     e.paths.assign(changes.paths.begin(), changes.paths.begin() + static_cast<long>(std::min<size_t>(changes.paths.size(), 100)));
     emit(e);
-    disarm_timer(backoff_fd);
+    backoff_timer->disarm();
     if (idle()) {
-      current.merge(changes);
+      controls.current().merge(changes);
       start_cycle();
       advance();
       return;
     }
     switch (opt.on_busy) {
       case OnBusy::Queue:
-        pending.merge(changes);
-        pending_run = true;
+        controls.queue_followup(changes);
         break;
       case OnBusy::DoNothing:
         break;
       case OnBusy::Restart:
-        if (build) {
-          current.merge(changes);
-          if (!build_cancelled) {
-            build_cancelled = true;
-            cancel_build();
-          }
-        } else if (next || std::find(controls.begin(), controls.end(), Control::Start) == controls.end()) {
+        if (build.running()) {
+          controls.current().merge(changes);
+          if (!cancelling_build()) cancel_build();
+        } else if (next || !controls.contains(Control::Start)) {
           // The new generation is already on its way (--graceful: starting, waiting to be
           // ready): these changes need a cycle of their own after it, like `queue`.
-          pending.merge(changes);
-          pending_run = true;
+          controls.queue_followup(changes);
         } else {
-          current.merge(changes);  // the Start still queued will carry them
+          controls.current().merge(changes);  // the Start still queued will carry them
         }
         break;
       case OnBusy::Signal:
-        if (build) build->signal_group(opt.stop_signal);
-        if (stop) stop->resignal(opt.stop_signal);
+        if (build.running()) build.child()->signal_group(opt.stop_signal);
+        if (stop) stop->tree->resignal(opt.stop_signal);
         break;
     }
   }
 
   // ---- shutdown -------------------------------------------------------------------------
   void begin_shutdown(int sig) {
-    if (shutting_down) {
+    if (shutting_down()) {
       // A second Ctrl-C: do not make the user wait for the stop timeout.
-      if (stop && stop_is_final && !stop->done()) {
-        int before = stop->killed_count();
-        stop->kill_now();
+      if (final_stop_running() && !stop->tree->done()) {
+        int before = stop->tree->killed_count();
+        stop->tree->kill_now();
         killed_by_user = true;
-        int n = stop->killed_count() - before;
-        if (n > 0) {
-          error(fmt::format("killed {} process{} that had not stopped yet (SIGKILL)", n, n == 1 ? "" : "es"));
-        } else {
-          info("nothing left to kill; finishing");
-        }
+        int n = stop->tree->killed_count() - before;
+        say(Status{.kind = Status::Kind::KilledByUser, .count = n});
       }
       poll_stop();
       return;
     }
-    shutting_down = true;
     shutdown_signal = sig;
-    // exited(), not status(): the signalfd may hand out this SIGINT before the child's own
-    // exit is processed; a child already gone on its own was not stopped by the signal.
-    child_running_at_shutdown = child && !child->exited();
+    // exited(), not status(): the signalfd may hand out this SIGINT before the program's
+    // own exit is processed; a program already gone on its own was not stopped by the signal.
+    program_running_at_shutdown = current && !current->child->exited();
     controls.clear();
-    pending_run = false;
-    disarm_timer(backoff_fd);
+    controls.drop_followup();
+    backoff_timer->disarm();
     // --graceful: a new generation still starting goes with the final stop like the rest;
     // its output keeps being forwarded until then.
-    end_readiness_wait();
-    if (next_tail) taps.push_back(std::move(next_tail));
     if (next) {
-      remove_fd(next->pidfd());
+      end_readiness_wait(*next);
+      keep_forwarding(*next);
+      loop->remove(next->child->pidfd());
       next.reset();
     }
     // The final stop takes every descendant, the build's processes included.
-    if (build && !stopping_build) {  // a build being cancelled finishes that first
-      remove_fd(build->pidfd());
-      build.reset();
+    if (build.running() && !cancelling_build()) {  // a build being cancelled finishes that first
+      loop->remove(build.child()->pidfd());
+      build.forget();
     }
   }
 
-  void on_signalfd() {
-    signalfd_siginfo si;
-    while (read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-      int sig = static_cast<int>(si.ssi_signo);
-      if (sig == SIGCHLD) {
-        on_sigchld();
-      } else if (is_shutdown_signal(sig)) {
-        begin_shutdown(sig);
-      } else if (sig == SIGUSR1 || sig == SIGUSR2) {
-        forward_signal(sig);
-      }
-      // Everything else in handled_signals() is ignored: relive must outlive it.
+  void on_signal(int sig) {
+    if (sig == SIGCHLD) {
+      on_sigchld();
+    } else if (is_shutdown_signal(sig)) {
+      begin_shutdown(sig);
+    } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+      forward_signal(sig);
     }
+    // Everything else in handled_signals() is ignored: relive must outlive it.
   }
 
   // SIGUSR1/SIGUSR2 are the program's (a reload, a log reopen), as watchexec does.
   void forward_signal(int sig) {
-    const char* name = sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2";
-    if (!child || child->status()) {
-      info(fmt::format("{} received; no program running to forward it to", name));
+    if (!program_running()) {
+      say(Status{.kind = Status::Kind::SignalForwarded, .signal = sig});
       return;
     }
-    child->signal(sig);
-    info(fmt::format("{} forwarded to pid {}", name, child->pid()));
+    current->child->signal(sig);
+    say(Status{.kind = Status::Kind::SignalForwarded, .pid = current->pid(), .signal = sig});
   }
 
+  // One ready fd. Another fd of the loop's (e.g. relive's own standard input) gets a tag
+  // in Tag and a case here.
   void dispatch(uint64_t tag) {
     switch (tag) {
       case kWatcher:
         for (const auto& b : watcher->read_batches()) on_batch(b);
         break;
-      case kSignal: on_signalfd(); break;
-      case kWake: {
-        uint64_t v;
-        ssize_t ignored = read(wakefd, &v, sizeof v);
-        (void)ignored;
+      case EventLoop::kSignalTag: loop->read_signals([this](int sig) { on_signal(sig); }); break;
+      case EventLoop::kWakeTag:
+        loop->clear_wake();
         begin_shutdown(0);
         break;
-      }
       case kBackoff: on_backoff(); break;
-      case kChildPidfd:
-      case kBuildPidfd: on_sigchld(); break;
+      case kCurrentPidfd:
+      case kBuildPidfd:
       case kStopTimer:
-      case kStopPidfd: on_sigchld(); break;
+      case kStopPidfd:
       case kNextPidfd: on_sigchld(); break;
       case kReady: on_ready_event(); break;
       default:
@@ -756,54 +653,55 @@ struct Supervisor::Impl {
     }
   }
 
-  // How long epoll_wait may sleep: until the stop's next deadline (its kill deadline does
-  // not depend on the timerfd having been created and armed) or the stop notice; a short
-  // poll interval if an fd could not be added to the epoll set; else forever.
+  std::optional<std::chrono::steady_clock::time_point> stop_notice_at() const {
+    if (!final_stop_running() || stop->notice_shown) return std::nullopt;
+    return stop->started + kStopNoticeAfter;
+  }
+
+  // How long the loop may sleep: until the stop's next deadline (its kill deadline does
+  // not depend on the timerfd having been created and armed) or the stop notice; else
+  // forever (the loop caps it at 100 ms once an fd could not join the epoll set).
   int wait_timeout_ms() const {
     std::optional<std::chrono::steady_clock::time_point> at;
-    if (stop) at = stop->next_deadline();
-    if (stop_notice_at && (!at || *stop_notice_at < *at)) at = stop_notice_at;
-    int limit = epoll_degraded ? 100 : -1;
-    if (!at) return limit;
+    if (stop) at = stop->tree->next_deadline();
+    if (auto notice = stop_notice_at(); notice && (!at || *notice < *at)) at = notice;
+    if (!at) return -1;
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count();
-    ms = std::clamp<long long>(ms, 0, 60000);
-    return limit < 0 ? static_cast<int>(ms) : std::min(limit, static_cast<int>(ms));
+    return static_cast<int>(std::clamp<long long>(ms, 0, 60000));
   }
 
   void on_deadlines() {
     auto now = std::chrono::steady_clock::now();
-    if (stop && (epoll_degraded || now >= stop->next_deadline())) poll_stop();
-    if (epoll_degraded) on_sigchld();
-    if (stop_notice_at && now >= *stop_notice_at) {
-      stop_notice_at.reset();
-      if (stop && stop_is_final) print("stopping\u2026 (Ctrl-C again to kill)", "\x1b[33m");
+    if (stop && (loop->degraded() || now >= stop->tree->next_deadline())) poll_stop();
+    if (loop->degraded()) on_sigchld();
+    if (auto notice = stop_notice_at(); notice && now >= *notice) {
+      stop->notice_shown = true;
+      say(Status{.kind = Status::Kind::StopNotice});
     }
   }
 
   int run() {
     if (!opt.postpone) {
-      if (!opt.build.empty()) controls.push_back(Control::Build);
+      if (build.configured()) controls.push_back(Control::Build);
       controls.push_back(Control::Start);
     }
     advance();
-    epoll_event events[16];
     while (!finished) {
-      int n = epoll_wait(epfd, events, 16, wait_timeout_ms());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error(errno_message(errno, "epoll_wait"));
+      auto ready = loop->wait(wait_timeout_ms());
+      if (!ready) {
+        say(Status{.kind = Status::Kind::LoopFailed, .message = ready.error().message});
         break;
       }
-      for (int i = 0; i < n && !finished; ++i) dispatch(events[i].data.u64);
+      for (size_t i = 0; i < ready->size() && !finished; ++i) dispatch((*ready)[i]);
       on_deadlines();
       advance();
     }
     for (auto& tap : taps) tap->drain();
     out.flush(std::chrono::milliseconds(2000));  // bounded: a stalled terminal does not keep relive
     if (opt.on_shutdown) opt.on_shutdown();
-    if (shutdown_signal == 0) return 0;
-    if (child_status_at_shutdown && child_status_at_shutdown->signal == 0) return child_status_at_shutdown->code;
-    return 128 + shutdown_signal;
+    if (!shutdown_signal || *shutdown_signal == 0) return 0;
+    if (program_status_at_shutdown && program_status_at_shutdown->signal == 0) return program_status_at_shutdown->code;
+    return 128 + *shutdown_signal;
   }
 };
 
@@ -828,6 +726,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   std::unique_ptr<Supervisor> sup(new Supervisor());
   auto impl = std::make_unique<Impl>();
   impl->command_text = join(options.command, " ");
+  impl->build = BuildRunner(options.build);
   impl->opt = std::move(options);
   // Zero downtime: a bad --ready or --socket is reported before anything starts; the
   // sockets are bound now, once, for relive's whole life.
@@ -850,26 +749,26 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   }
   impl->watcher = std::move(watcher);
 
-  // Orphans of the child's tree re-parent to us, so we can stop and reap them.
+  // Orphans of the program's tree re-parent to us, so we can stop and reap them.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return errno_error("prctl(PR_SET_CHILD_SUBREAPER)");
   sigset_t mask = handled_signals();
   if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return errno_error("sigprocmask");
   // A closed --json-events pipe must not kill relive (children get SIGPIPE back).
   ::signal(SIGPIPE, SIG_IGN);
 
-  impl->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (impl->epfd < 0) return errno_error("epoll_create1");
-  impl->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (impl->sigfd < 0) return errno_error("signalfd");
-  impl->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl->wakefd < 0) return errno_error("eventfd");
-  impl->backoff_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (impl->backoff_fd < 0) return errno_error("timerfd_create");
-  impl->add_fd(impl->sigfd, kSignal, false);
-  impl->add_fd(impl->wakefd, kWake, false);
-  impl->add_fd(impl->backoff_fd, kBackoff, false);
-  if (impl->watcher) impl->add_fd(impl->watcher->fd(), kWatcher, false);
-  for (size_t i = 0; i < impl->opt.extra_fds.size(); ++i) impl->add_fd(impl->opt.extra_fds[i].fd, kExtraBase + i, false);
+  auto loop = EventLoop::create(mask);
+  if (!loop) return loop.error();
+  impl->loop = std::move(*loop);
+  Impl* self = impl.get();
+  impl->loop->on_degraded([self](const std::string& why) {
+    self->say(Status{.kind = Status::Kind::LoopDegraded, .message = why});
+  });
+  auto backoff_timer = Timer::create();
+  if (!backoff_timer) return backoff_timer.error();
+  impl->backoff_timer.emplace(std::move(*backoff_timer));
+  impl->loop->add(impl->backoff_timer->fd(), kBackoff);
+  if (impl->watcher) impl->loop->add(impl->watcher->fd(), kWatcher);
+  for (size_t i = 0; i < impl->opt.extra_fds.size(); ++i) impl->loop->add(impl->opt.extra_fds[i].fd, kExtraBase + i);
   sup->impl_ = std::move(impl);
   return sup;
 }
@@ -878,11 +777,7 @@ Supervisor::~Supervisor() = default;
 
 int Supervisor::run() { return impl_->run(); }
 
-void Supervisor::request_exit() {
-  uint64_t one = 1;
-  ssize_t ignored = ::write(impl_->wakefd, &one, sizeof one);
-  (void)ignored;
-}
+void Supervisor::request_exit() { impl_->loop->wake(); }
 
 void SupervisorAccess::on_batch(Supervisor& sup, const watch::Batch& batch) {
   sup.impl_->on_batch(batch);

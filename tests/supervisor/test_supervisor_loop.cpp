@@ -32,7 +32,6 @@ struct Harness {
   ~Harness() { close(trigger); }
 
   void create(supervisor::Options options) {
-    options.quiet = true;
     options.on_event = [this](const Event& e) {
       std::lock_guard lock(mu);
       events.push_back(e);

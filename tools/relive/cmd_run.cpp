@@ -20,6 +20,7 @@
 #include "relive/supervisor.hpp"
 #include "relive/watch.hpp"
 #include "run_options.hpp"
+#include "run_render.hpp"
 #include "version.hpp"
 #include "run_support.hpp"
 
@@ -156,7 +157,9 @@ int run_supervise(int argc, char** argv) {
   so.command = o.command;
   so.shell = o.shell;
   so.build = o.build;
-  so.exts = o.exts;
+  if (!o.exts.empty()) {
+    so.accept_change = [exts = o.exts](const watch::PathChange& c) { return change_has_ext(c, exts); };
+  }
   so.on_busy = *on_busy;
   so.stop_signal = *stop_signal;
   so.stop_timeout = *stop_timeout;
@@ -166,10 +169,10 @@ int run_supervise(int argc, char** argv) {
   so.graceful = o.graceful;
   so.ready = o.ready;
   so.ready_timeout = *ready_timeout;
-  so.quiet = o.quiet;
-  so.clear = o.clear;
   const char* no_color = std::getenv("NO_COLOR");
-  so.color = isatty(2) && !(no_color && *no_color);
+  RenderOptions render_options{.quiet = o.quiet, .clear = o.clear};
+  render_options.color = isatty(2) && !(no_color && *no_color);
+  so.on_status = [render_options](const supervisor::Status& s) { return render(s, render_options); };
   if (json_fd >= 0) {
     so.on_event = [json_fd](const supervisor::Event& e) { write_all(json_fd, supervisor::to_json_line(e) + "\n"); };
   }

@@ -107,6 +107,25 @@ void print_banner(const RunOptions& o, size_t user_ignores, const std::vector<fs
 
 bool have_notify_send() { return static_cast<bool>(supervisor::find_program("notify-send")); }
 
+namespace {
+
+// Whether the file name in `path` ends in ".EXT" for one of `exts`.
+bool has_ext(const std::string& path, const std::vector<std::string>& exts) {
+  auto slash = path.rfind('/');
+  auto name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return false;
+  auto ext = name.substr(dot + 1);
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+}
+
+}  // namespace
+
+bool change_has_ext(const watch::PathChange& change, const std::vector<std::string>& exts) {
+  if (!change.is_dir && has_ext(change.path, exts)) return true;
+  return change.change == watch::Change::Renamed && has_ext(change.old_path, exts);
+}
+
 bool desktop_notify(const std::string& summary, const std::string& body) {
   auto path = supervisor::find_program("notify-send");
   if (!path) return false;

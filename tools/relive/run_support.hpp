@@ -14,6 +14,7 @@
 
 namespace relive::watch {
 class Watcher;
+struct PathChange;
 }
 
 namespace relive::cli {
@@ -34,6 +35,10 @@ std::string ignore_under(const std::filesystem::path& root, const std::filesyste
 // rules apply (`user_ignores`: how many of o.ignore are the user's), what runs. Printed to
 // stderr unless --quiet.
 void print_banner(const RunOptions& o, size_t user_ignores, const std::vector<std::filesystem::path>& roots, const watch::Watcher& watcher);
+
+// -e: whether a change counts, when only files with one of `exts` (without the dot) do.
+// A directory never counts; a file renamed away from a matching name does.
+bool change_has_ext(const watch::PathChange& change, const std::vector<std::string>& exts);
 
 // --notify: a desktop notification through notify-send, if it is installed (returns
 // false, and does nothing, when it is not). The child is reaped by the supervisor.
