@@ -21,8 +21,12 @@
 //
 // Terminal: the child runs in a process group of its own, NOT the terminal's foreground
 // group; relive stays in the foreground, receives Ctrl-C and forwards it (SIGINT) to the
-// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN
-// (reported, never silent); relive is for servers, builds and scripts.
+// whole tree. With Options::forward_stdin (what `relive -- CMD` does) the child's stdin is
+// a pipe fed from relive's stdin, so `input()` and debuggers work; without it a child that
+// reads an interactive terminal is stopped by SIGTTIN (reported, never silent). A child
+// whose output goes through relive (--graceful's new generation) writes to a
+// pseudo-terminal when relive's output is a terminal, so isatty(1)/isatty(2) hold in
+// every mode.
 //
 // Signals: see handled_signals(). Stop order: see StopMode. Output: relive's own lines go
 // through a writer thread, so a stalled terminal never blocks the loop.
@@ -323,6 +327,14 @@ struct Options {
   // "http://HOST:PORT/PATH" or "delay:MS". Used by graceful restarts.
   std::string ready{};
   std::chrono::milliseconds ready_timeout{30000};
+
+  // Standard input (`relive -- CMD`; off by default for a library, which owns its stdin):
+  // the process's stdin is read and passed on to the current generation through a pipe
+  // of its own (its stdin is then a pipe, not a terminal); a line `rs` is a restart by
+  // hand; on EOF the program's stdin is closed (a terminal's Ctrl-D: for the current
+  // generation only). A terminal is read in canonical mode, and only while the process
+  // is in its foreground group (SIGTTIN is ignored). Off: the program inherits stdin.
+  bool forward_stdin = false;
 };
 
 // The signals a Supervisor takes over (read through its signalfd, so they must be blocked

@@ -5,7 +5,9 @@
 // keeps the old child and prints why — with the new child's last lines of output, which
 // usually name the cause ("address in use", a stack trace). So the new child's stdout and
 // stderr go through pipes that relive reads, forwards unchanged to its own stdout/stderr,
-// and keeps a bounded tail of.
+// and keeps a bounded tail of. Where relive's stdout or stderr is a terminal, that
+// stream's pipe is a pseudo-terminal instead (same window size, output byte for byte), so
+// the program keeps its colours and line buffering as when it writes to the terminal.
 //
 // Example:
 //   auto tail = OutputTail::create(20);
@@ -28,7 +30,8 @@ namespace relive::supervisor {
 
 class OutputTail {
  public:
-  // Two pipes (stdout, stderr). relive's ends are non-blocking and close-on-exec. Keeps
+  // Two pipes (stdout, stderr; a pseudo-terminal for a forward fd that is a terminal).
+  // relive's ends are non-blocking and close-on-exec. Keeps
   // at most `max_lines` lines (each cut at 500 bytes). Fails only if pipe2 fails.
   static Result<std::unique_ptr<OutputTail>> create(size_t max_lines = 20, int forward_stdout = 1,
                                                     int forward_stderr = 2);

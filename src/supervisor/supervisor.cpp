@@ -29,6 +29,7 @@
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
+#include "stdin_relay.hpp"
 #include "supervisor_access.hpp"
 #include "terminal_writer.hpp"
 
@@ -47,6 +48,7 @@ enum Tag : uint64_t {
   kStopPidfd,
   kNextPidfd,  // --graceful: the new child, until it is ready
   kReady,      // --graceful: its readiness wait
+  kStdin,      // StdinRelay: relive's stdin, the program's stdin pipe, its re-check timer
   kExtraBase = 1000,
   kTapBase = 1ull << 32,  // + fd: a pipe carrying a child's output (OutputTail)
 };
@@ -100,6 +102,8 @@ struct Supervisor::Impl {
   std::unique_ptr<OutputTail> next_tail;
   std::vector<std::unique_ptr<OutputTail>> taps;  // output pipes still being forwarded
   std::unique_ptr<Child> retiring;
+  // Options::forward_stdin: relive's stdin to the current generation, `rs` restarts.
+  std::unique_ptr<StdinRelay> stdin_relay;
   bool child_exit_handled = false;
   std::unique_ptr<Child> build;
   std::chrono::steady_clock::time_point build_started;
@@ -174,7 +178,8 @@ struct Supervisor::Impl {
     bool running = child && !child->status();
     // With a build, nothing restarts unless it succeeds: say what happens now.
     const char* next_step = !opt.build.empty() ? "building" : running ? "restarting" : "starting";
-    info(fmt::format("{} changed, {}", current.summary(), next_step));
+    // No changed path: `rs` asked for it (on_restart_request).
+    info(fmt::format("{}, {}", current.empty() ? "restart requested" : current.summary() + " changed", next_step));
     if (!opt.build.empty()) controls.push_back(Control::Build);
     if (opt.graceful && running) {
       controls.push_back(Control::StartNext);
@@ -276,6 +281,7 @@ struct Supervisor::Impl {
     // A program that already exited on its own was reported then (Exit event); its stop
     // only sweeps what it may have left behind, and says nothing unless that had to be killed.
     stop_after_exit = target && target->status().has_value();
+    if (stdin_relay && target) stdin_relay->close_for(target->pid());  // its stdin: EOF
     start_tree_stop(target, std::move(so));
     if (final && !finished) stop_notice_at = stop_started + kStopNoticeAfter;
   }
@@ -375,6 +381,7 @@ struct Supervisor::Impl {
     if (!current.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(current.paths, "\n"));
     current = ChangeSet{};
     hand_sockets(spec);
+    if (stdin_relay) spec.stdin_fd = stdin_relay->child_end();  // a stdin pipe of its own
     return spec;
   }
 
@@ -382,6 +389,7 @@ struct Supervisor::Impl {
     ChildSpec spec = next_generation_spec();
     if (opt.prepare_child) opt.prepare_child(spec);
     auto c = Child::start(spec);
+    if (stdin_relay) stdin_relay->started(c ? (*c)->pid() : 0, /*current=*/true);
     if (!c) {
       error(fmt::format("cannot start: {}; waiting for changes", c.error().message));
       emit(Event{.kind = Event::Kind::Error, .message = c.error().message});
@@ -433,6 +441,8 @@ struct Supervisor::Impl {
     }
     auto c = Child::start(spec);
     if (tail) tail->close_child_ends();
+    // Input stays with the serving generation until the handover (promote_next).
+    if (stdin_relay) stdin_relay->started(c ? (*c)->pid() : 0, /*current=*/false);
     if (!c) {
       error(fmt::format("cannot start: {}; pid {} keeps running", c.error().message, child->pid()));
       emit(Event{.kind = Event::Kind::Error, .message = c.error().message});
@@ -478,6 +488,7 @@ struct Supervisor::Impl {
     child = std::move(next);
     child_exit_handled = false;
     backoff = std::chrono::milliseconds{0};
+    if (stdin_relay) stdin_relay->make_current(child->pid());
     begin_stop(/*final=*/false);
   }
 
@@ -659,6 +670,18 @@ struct Supervisor::Impl {
     }
   }
 
+  // `rs` typed alone on a line (StdinRelay): a restart by hand, now if idle, else once the
+  // running cycle is done (whatever --on-busy-update says: the user asked for it).
+  void on_restart_request() {
+    if (shutting_down) return;
+    disarm_timer(backoff_fd);
+    if (idle()) {
+      start_cycle();
+    } else {
+      pending_run = true;
+    }
+  }
+
   // ---- shutdown -------------------------------------------------------------------------
   void begin_shutdown(int sig) {
     if (shutting_down) {
@@ -746,6 +769,7 @@ struct Supervisor::Impl {
       case kStopPidfd: on_sigchld(); break;
       case kNextPidfd: on_sigchld(); break;
       case kReady: on_ready_event(); break;
+      case kStdin: stdin_relay->on_event(); break;
       default:
         if (tag >= kTapBase) {
           on_tap(static_cast<int>(tag - kTapBase));
@@ -869,6 +893,13 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   impl->add_fd(impl->wakefd, kWake, false);
   impl->add_fd(impl->backoff_fd, kBackoff, false);
   if (impl->watcher) impl->add_fd(impl->watcher->fd(), kWatcher, false);
+  if (impl->opt.forward_stdin) {
+    Impl* self = impl.get();
+    auto relay = StdinRelay::create(
+        impl->epfd, kStdin, [self] { self->on_restart_request(); }, [self](std::string_view m) { self->error(m); });
+    if (!relay) return relay.error();
+    impl->stdin_relay = std::move(*relay);
+  }
   for (size_t i = 0; i < impl->opt.extra_fds.size(); ++i) impl->add_fd(impl->opt.extra_fds[i].fd, kExtraBase + i, false);
   sup->impl_ = std::move(impl);
   return sup;

@@ -199,6 +199,7 @@ int run_supervise(int argc, char** argv) {
     };
   }
   so.postpone = o.postpone;
+  so.forward_stdin = !o.no_stdin;  // stdin to the program through a pipe; `rs` restarts
 
   // --burst: the child's stdout and stderr go through one pipe to the line filter, which
   // writes to relive's stdout. relive keeps the write end open for its whole life, so the
