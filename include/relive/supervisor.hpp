@@ -342,13 +342,17 @@ struct Options {
 //   SIGINT, SIGTERM, SIGHUP, SIGQUIT  stop the whole tree and exit (Ctrl-C: SIGINT to the
 //                                     tree; a second Ctrl-C kills it at once)
 //   SIGUSR1, SIGUSR2                  forwarded to the program's main process
+//   SIGWINCH                          the new window size to the programs' pseudo-terminals,
+//                                     and SIGWINCH to the running generations' groups
 //   SIGCHLD                           the loop's own
 //   SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ and the
 //   real-time signals                 ignored (their default would end relive and orphan
 //                                     the program)
 // SIGPIPE is ignored (SIG_IGN). Signals that report a fault of relive itself (SIGSEGV,
 // SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) keep their default; so do SIGTSTP,
-// SIGTTIN and SIGTTOU (job control stops relive, it does not end it).
+// SIGTTIN and SIGTTOU (job control stops relive, it does not end it) — except that with
+// Options::forward_stdin on a terminal SIGTTIN is ignored (a read in the background fails
+// instead of stopping relive).
 // Example: `sigset_t m = relive::supervisor::handled_signals(); sigprocmask(SIG_BLOCK, &m, nullptr);`
 sigset_t handled_signals();
 

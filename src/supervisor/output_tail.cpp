@@ -71,6 +71,7 @@ Result<std::unique_ptr<OutputTail>> OutputTail::create(size_t max_lines, int for
     if (isatty(tail->forward_[i]) == 1 && open_pty(tail->forward_[i], &p[0], &p[1])) {
       tail->read_fds_[i] = p[0];
       tail->write_fds_[i] = p[1];
+      tail->pty_[i] = true;
       fcntl(p[0], F_SETFL, O_NONBLOCK);
       continue;
     }
@@ -125,6 +126,13 @@ bool OutputTail::on_readable(int fd) {
       write_all(forward_[stream], buf, static_cast<size_t>(n));
     }
     add(stream, buf, static_cast<size_t>(n));
+  }
+}
+
+void OutputTail::copy_window_size() {
+  for (int i = 0; i < 2; ++i) {
+    winsize ws{};
+    if (pty_[i] && read_fds_[i] >= 0 && ioctl(forward_[i], TIOCGWINSZ, &ws) == 0) ioctl(read_fds_[i], TIOCSWINSZ, &ws);
   }
 }
 

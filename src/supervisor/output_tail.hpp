@@ -60,6 +60,9 @@ class OutputTail {
   void drain();
   bool finished() const { return read_fds_[0] < 0 && read_fds_[1] < 0; }
 
+  // relive's terminal was resized (SIGWINCH): the pseudo-terminals get its new size.
+  void copy_window_size();
+
   // The remembered lines, oldest first (a last line without '\n' included).
   std::vector<std::string> last_lines() const;
 
@@ -69,6 +72,7 @@ class OutputTail {
   int read_fds_[2] = {-1, -1};
   int write_fds_[2] = {-1, -1};
   int forward_[2] = {1, 2};
+  bool pty_[2] = {false, false};  // read_fds_[i] is a pseudo-terminal's master
   std::function<void(int, std::string_view)> sink_;
   size_t max_lines_ = 20;
   std::deque<std::string> lines_;

@@ -111,7 +111,10 @@ void StdinRelay::started(pid_t pid, bool current) {
 
 void StdinRelay::make_current(pid_t pid) {
   current_ = pipes_.count(pid) ? pid : 0;
-  on_event();
+  // No read here: called from the supervisor's controls, which a restart request must not
+  // re-enter. A file being copied resumes through the pipe's readiness.
+  flush();
+  update_registration();
 }
 
 void StdinRelay::close_for(pid_t pid) {

@@ -733,9 +733,21 @@ struct Supervisor::Impl {
         begin_shutdown(sig);
       } else if (sig == SIGUSR1 || sig == SIGUSR2) {
         forward_signal(sig);
+      } else if (sig == SIGWINCH) {
+        on_window_change();
       }
       // Everything else in handled_signals() is ignored: relive must outlive it.
     }
+  }
+
+  // relive's terminal was resized. The programs are not in its foreground group, so the
+  // kernel told only relive: the pseudo-terminals (OutputTail) take the new size, and the
+  // running generations' groups get SIGWINCH (whose default is to ignore it).
+  void on_window_change() {
+    if (next_tail) next_tail->copy_window_size();
+    for (auto& tap : taps) tap->copy_window_size();
+    for (Child* c : {child.get(), next.get()})
+      if (c && !c->status()) c->signal_group(SIGWINCH);
   }
 
   // SIGUSR1/SIGUSR2 are the program's (a reload, a log reopen), as watchexec does.
@@ -835,7 +847,7 @@ sigset_t handled_signals() {
   sigset_t mask;
   sigemptyset(&mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
-                  SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ})
+                  SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGWINCH})
     sigaddset(&mask, sig);
   for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaddset(&mask, sig);
   return mask;

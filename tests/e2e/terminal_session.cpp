@@ -3,6 +3,7 @@
 
 #include <pty.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +103,13 @@ size_t TerminalSession::count(std::string_view needle) const {
   size_t n = 0;
   for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + needle.size())) ++n;
   return n;
+}
+
+void TerminalSession::resize(unsigned short rows, unsigned short cols) {
+  winsize ws{};
+  ws.ws_row = rows;
+  ws.ws_col = cols;
+  if (ioctl(master_, TIOCSWINSZ, &ws) != 0) throw std::runtime_error("TIOCSWINSZ failed");
 }
 
 int TerminalSession::wait(std::chrono::milliseconds timeout) {

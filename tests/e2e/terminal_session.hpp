@@ -33,6 +33,9 @@ class TerminalSession {
   // Waits until screen() contains `needle` after byte `from`; false on timeout.
   bool wait_for(std::string_view needle, std::chrono::milliseconds timeout = 20s, size_t from = 0) const;
   size_t count(std::string_view needle) const;
+  // Resizes the terminal, as a terminal window does (the kernel sends SIGWINCH to its
+  // foreground group).
+  void resize(unsigned short rows, unsigned short cols);
   // Waits for the exit; the status as a shell reports it, -1 on timeout.
   int wait(std::chrono::milliseconds timeout = 20s);
 

@@ -128,6 +128,38 @@ TEST(RunTerminal, GracefulGenerationWritesToATerminalAndGetsInputAfterTheHandove
   for (int p : pids) EXPECT_FALSE(process_alive(p));
 }
 
+// A resized terminal: the program hears SIGWINCH (it is not in the terminal's foreground
+// group, so relive passes it on) and its terminal has the new size — relive's own in a
+// plain start, the pseudo-terminal relive gave a --graceful generation.
+TEST(RunTerminal, AResizeReachesTheProgramInEveryMode) {
+  TempDir dir;
+  write_file(dir / "app.py",
+             "import os, signal, sys, time\n"
+             "def winch(*_):\n"
+             "    s = os.get_terminal_size(1)\n"
+             "    print(f'size {s.columns}x{s.lines} from {os.getpid()}', flush=True)\n"
+             "signal.signal(signal.SIGWINCH, winch)\n"
+             "s = os.get_terminal_size(1)\n"
+             "print(f'pid={os.getpid()} start {s.columns}x{s.lines}', flush=True)\n"
+             "while True: time.sleep(1)\n");
+  TerminalSession term(
+      relive_on_terminal({"-w", "app.py", "--graceful", "--ready", "delay:200", "--", python3(), "app.py"}),
+      dir.path());
+  ASSERT_TRUE(term.wait_for("start 80x24")) << term.screen();
+  auto first = pids_on(term.screen());
+  term.resize(30, 100);
+  ASSERT_TRUE(term.wait_for("size 100x30 from " + std::to_string(first[0]))) << term.screen();
+  term.type("rs\r");
+  ASSERT_TRUE(eventually([&] { return pids_on(term.screen()).size() == 2; }, 20s)) << term.screen();
+  ASSERT_TRUE(term.wait_for("ready after")) << term.screen();
+  EXPECT_EQ(term.count("start 100x30"), 1u) << "the pseudo-terminal has relive's size:\n" << term.screen();
+  auto second = pids_on(term.screen());
+  term.resize(40, 120);
+  ASSERT_TRUE(term.wait_for("size 120x40 from " + std::to_string(second[1]))) << term.screen();
+  term.type("\x03");
+  EXPECT_EQ(term.wait(20s), 130) << term.screen();
+}
+
 // relive's stdin a pipe: lines are passed on the same way, `rs` restarts, EOF closes the
 // program's stdin and every later start sees EOF at once.
 TEST(RunTerminal, PipedStdinIsPassedOnAndItsEndIsEof) {
