@@ -186,6 +186,18 @@ TEST(RunTerminal, PipedStdinIsPassedOnAndItsEndIsEof) {
   EXPECT_EQ(relive.wait(20s), 130) << relive.output();
 }
 
+// relive started with stdin closed: the program reads EOF (not relive's inotify fd, which
+// would otherwise have taken fd 0).
+TEST(RunTerminal, AClosedStdinIsAnEmptyOne) {
+  TempDir dir;
+  write_file(dir / "app.py", "import sys\nprint('read', repr(sys.stdin.read()), flush=True)\n");
+  Process relive({"/bin/sh", "-c", "exec \"$0\" -w app.py -- \"$1\" app.py <&-", relive_bin(), python3()},
+                 in_dir(dir.path()));
+  EXPECT_TRUE(relive.wait_for_output("read ''")) << relive.output();
+  relive.signal(SIGINT);
+  EXPECT_EQ(relive.wait(20s), 130) << relive.output();
+}
+
 // --no-stdin: the program inherits relive's stdin (here a pipe it reads itself); `rs` is
 // an ordinary line then.
 TEST(RunTerminal, NoStdinLeavesStdinToTheProgram) {
