@@ -81,6 +81,7 @@ StdinRelay::~StdinRelay() {
   for (int fd : {timer_fd_, pending_read_end_, pending_write_end_})
     if (fd >= 0) close(fd);
   for (auto& [pid, fd] : pipes_) close(fd);
+  for (int fd : retired_) close(fd);
 }
 
 int StdinRelay::child_end() {
@@ -118,8 +119,35 @@ void StdinRelay::make_current(pid_t pid) {
 }
 
 void StdinRelay::close_for(pid_t pid) {
-  close_pipe(pid);
+  auto it = pipes_.find(pid);
+  if (it == pipes_.end()) return;
+  // Not closed yet: EOF now would race the stop signal (a Python input() would end in
+  // EOFError, exit 1, instead of by the signal). Kept until the program's end is gone.
+  int fd = it->second;
+  if (registered_out_ == fd) {
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    registered_out_ = -1;
+  }
+  pipes_.erase(it);
+  if (current_ == pid) current_ = 0;
+  epoll_event ev{};
+  ev.events = 0;  // EPOLLERR: every reader has closed it
+  ev.data.u64 = tag_;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  retired_.push_back(fd);
   update_registration();
+}
+
+void StdinRelay::close_unread_retired() {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    pollfd p{*it, 0, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+      close(*it);  // also leaves the epoll set
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void StdinRelay::close_pipe(pid_t pid) {
@@ -137,6 +165,7 @@ void StdinRelay::on_event() {
   uint64_t expirations;
   ssize_t ignored = read(timer_fd_, &expirations, sizeof expirations);
   (void)ignored;
+  close_unread_retired();
   // A file is read as fast as the program takes it, in bounded steps per call (its pipe
   // being writable brings the loop back); anything else is read once per readiness.
   for (int step = 0; step < (source_pollable_ ? 1 : 8); ++step) {

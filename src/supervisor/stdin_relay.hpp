@@ -11,7 +11,7 @@
 //   * Each generation gets a pipe (child_end() before Child::start, started() after). Input
 //     goes to the one made current (make_current(); --graceful: the serving one until the
 //     handover). Input arriving while none is current waits, up to kMaxQueued bytes, for
-//     the next. A generation whose stop begins gets EOF (close_for()).
+//     the next. A generation whose stop begins gets no more (close_for()).
 //   * A line that is `rs` (spaces around allowed) is not passed on: on_restart() is called.
 //   * EOF: the current generation's pipe is closed. On a terminal (Ctrl-D) relive goes on
 //     reading (the next line goes to the next generation, `rs` still works); any other
@@ -41,6 +41,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relive/error.hpp"
 
@@ -66,7 +67,8 @@ class StdinRelay {
   void started(pid_t pid, bool current);
   // Input goes to `pid`'s pipe from now on (--graceful: the handover).
   void make_current(pid_t pid);
-  // `pid`'s stop begins: its pipe is closed (the program sees EOF); no more input for it.
+  // `pid`'s stop begins: no more input for it. Its pipe is closed once the program's side
+  // is (no EOF during the stop, which would race the stop signal).
   void close_for(pid_t pid);
   // Something the relay registered is ready: reads, writes, re-checks. Never blocks.
   void on_event();
@@ -79,6 +81,7 @@ class StdinRelay {
   void flush();
   void source_eof();
   void close_pipe(pid_t pid);
+  void close_unread_retired();
   void update_registration();
   bool foreground() const;
 
@@ -97,6 +100,7 @@ class StdinRelay {
   int pending_read_end_ = -1;   // between child_end() and started()
   int pending_write_end_ = -1;
   std::map<pid_t, int> pipes_;  // write ends, per generation
+  std::vector<int> retired_;    // write ends of generations being stopped
   pid_t current_ = 0;
   int registered_out_ = -1;     // the write end waiting for EPOLLOUT
 

@@ -281,7 +281,7 @@ struct Supervisor::Impl {
     // A program that already exited on its own was reported then (Exit event); its stop
     // only sweeps what it may have left behind, and says nothing unless that had to be killed.
     stop_after_exit = target && target->status().has_value();
-    if (stdin_relay && target) stdin_relay->close_for(target->pid());  // its stdin: EOF
+    if (stdin_relay && target) stdin_relay->close_for(target->pid());  // no more input for it
     start_tree_stop(target, std::move(so));
     if (final && !finished) stop_notice_at = stop_started + kStopNoticeAfter;
   }

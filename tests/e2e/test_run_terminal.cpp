@@ -48,6 +48,8 @@ TEST(RunTerminal, InputGetsTheTypedLineAndCtrlCStopsEverything) {
   ASSERT_EQ(file_lines(pids).size(), 2u);
   term.type("\x03");
   EXPECT_EQ(term.wait(20s), 130) << term.screen();
+  // Ended by the signal, not by an EOF racing it.
+  EXPECT_EQ(term.screen().find("EOFError"), std::string::npos) << term.screen();
   for (const auto& p : file_lines(pids)) EXPECT_FALSE(process_alive(std::stoi(p))) << "left behind: " << p;
 }
 
