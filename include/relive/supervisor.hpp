@@ -21,8 +21,12 @@
 //
 // Terminal: the child runs in a process group of its own, NOT the terminal's foreground
 // group; relive stays in the foreground, receives Ctrl-C and forwards it (SIGINT) to the
-// whole tree. A child that reads an interactive terminal is therefore stopped by SIGTTIN
-// (reported, never silent); relive is for servers, builds and scripts.
+// whole tree. With Options::forward_stdin (what `relive -- CMD` does) the child's stdin is
+// a pipe fed from relive's stdin, so `input()` and debuggers work; without it a child that
+// reads an interactive terminal is stopped by SIGTTIN (reported, never silent). A child
+// whose output goes through relive (--graceful's new generation) writes to a
+// pseudo-terminal when relive's output is a terminal, so isatty(1)/isatty(2) hold in
+// every mode.
 //
 // Signals: see handled_signals(). Stop order: see StopMode. Output: the library words
 // nothing; it hands each status line as a Status to Options::on_status (the `relive`
@@ -279,7 +283,8 @@ std::string to_json_line(const Event& event);
 // (Options::on_status; `relive` renders these in tools/relive/run_render.cpp).
 struct Status {
   enum class Kind {
-    Cycle,             // changes start a cycle: `message` is their summary, `next` what runs now
+    Cycle,             // changes start a cycle: `message` is their summary (empty: a restart
+                       // asked for by hand, `rs`), `next` what runs now
     BuildCannotRun,    // `message`: why --build could not be started
     BuildFailed,       // `status`; `program_running`: the old program keeps running
     StartFailed,       // `message`; `other_pid`: the generation that keeps running (0: none)
@@ -297,6 +302,7 @@ struct Status {
     SignalForwarded,   // `signal` forwarded to `pid` (0: no program running)
     LoopDegraded,      // `message`: an fd could not join the epoll set; the loop polls
     LoopFailed,        // `message`: epoll_wait failed; run() returns
+    Notice,            // `message`: something the user should know (e.g. typed input dropped)
   };
   enum class Next { Build, Restart, Start };
   Kind kind = Kind::LoopFailed;
@@ -365,6 +371,14 @@ struct Options {
   // "http://HOST:PORT/PATH" or "delay:MS". Used by graceful restarts.
   std::string ready{};
   std::chrono::milliseconds ready_timeout{30000};
+
+  // Standard input (`relive -- CMD`; off by default for a library, which owns its stdin):
+  // the process's stdin is read and passed on to the current generation through a pipe
+  // of its own (its stdin is then a pipe, not a terminal); a line `rs` is a restart by
+  // hand; on EOF the program's stdin is closed (a terminal's Ctrl-D: for the current
+  // generation only). A terminal is read in canonical mode, and only while the process
+  // is in its foreground group (SIGTTIN is ignored). Off: the program inherits stdin.
+  bool forward_stdin = false;
 };
 
 // The signals a Supervisor takes over (read through its signalfd, so they must be blocked
@@ -372,13 +386,17 @@ struct Options {
 //   SIGINT, SIGTERM, SIGHUP, SIGQUIT  stop the whole tree and exit (Ctrl-C: SIGINT to the
 //                                     tree; a second Ctrl-C kills it at once)
 //   SIGUSR1, SIGUSR2                  forwarded to the program's main process
+//   SIGWINCH                          the new window size to the programs' pseudo-terminals,
+//                                     and SIGWINCH to the running generations' groups
 //   SIGCHLD                           the loop's own
 //   SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ and the
 //   real-time signals                 ignored (their default would end relive and orphan
 //                                     the program)
 // SIGPIPE is ignored (SIG_IGN). Signals that report a fault of relive itself (SIGSEGV,
 // SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) keep their default; so do SIGTSTP,
-// SIGTTIN and SIGTTOU (job control stops relive, it does not end it).
+// SIGTTIN and SIGTTOU (job control stops relive, it does not end it) — except that with
+// Options::forward_stdin on a terminal SIGTTIN is ignored (a read in the background fails
+// instead of stopping relive).
 // Example: `sigset_t m = relive::supervisor::handled_signals(); sigprocmask(SIG_BLOCK, &m, nullptr);`
 sigset_t handled_signals();
 

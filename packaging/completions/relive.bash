@@ -52,7 +52,7 @@ _relive() {
         COMPREPLY=($(compgen -W "watch check-ignore config burst --" -- "$cur")); return
       fi
       opts="-w --watch -e --exts -i --ignore --no-default-ignore --no-vcs-ignore --poll --build
-            --on-busy-update --restart-on-exit --stop-signal --stop-timeout --shell -q --quiet --clear
+            --on-busy-update --restart-on-exit --stop-signal --stop-timeout --shell --no-stdin -q --quiet --clear
             --json-events --burst --burst-keep --burst-max-age --burst-pass-level --burst-trigger-level
             --burst-level-regex --socket --graceful --ready --ready-timeout --help --version --" ;;
   esac

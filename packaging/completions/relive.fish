@@ -28,6 +28,7 @@ complete -c relive -n $run -l restart-on-exit -d 'Restart the command when it ex
 complete -c relive -n $run -l stop-signal -x -a 'TERM INT HUP QUIT KILL USR1 USR2' -d 'Signal that asks the command to stop'
 complete -c relive -n $run -l stop-timeout -x -d 'SIGKILL after TIME'
 complete -c relive -n $run -l shell -d 'Run COMMAND through /bin/sh -c'
+complete -c relive -n $run -l no-stdin -d 'Do not read stdin: the command inherits it, no rs'
 complete -c relive -n $run -s q -l quiet -d 'No status lines'
 complete -c relive -n $run -l clear -d 'Clear the screen before each start'
 complete -c relive -n $run -l json-events -r -F -d 'Write events as JSON lines to FILE or -'

@@ -30,9 +30,11 @@ void ChangeSet::add(std::string path) {
 void ChangeSet::merge(const ChangeSet& other) {
   for (const auto& p : other.paths) add(p);
   rescan = rescan || other.rescan;
+  requested = requested || other.requested;
 }
 
 std::string ChangeSet::summary() const {
+  if (paths.empty() && !rescan && requested) return "";
   if (paths.empty()) return rescan ? "files (events were lost; rescanned)" : "files";
   if (paths.size() == 1) return paths[0];
   return fmt::format("{} and {} more", paths[0], paths.size() - 1);

@@ -31,11 +31,13 @@ struct ChangeSet {
   std::vector<std::string> paths;  // as user_path() names them (RELIVE_CHANGED_PATHS, JSON)
   std::set<std::string> seen;
   bool rescan = false;
+  bool requested = false;  // a restart asked for by hand (`rs`), with or without paths
 
-  bool empty() const { return paths.empty() && !rescan; }
+  bool empty() const { return paths.empty() && !rescan && !requested; }
   void add(std::string path);
   void merge(const ChangeSet& other);
-  // "src/app.py", "src/app.py and 11 more", "files (events were lost; rescanned)".
+  // "src/app.py", "src/app.py and 11 more", "files (events were lost; rescanned)"; empty
+  // when nothing changed and the restart was only asked for by hand.
   std::string summary() const;
 };
 

@@ -45,6 +45,9 @@ class EventLoop {
   // caller must poll (wait() sleeps at most 100 ms).
   void add(int fd, uint64_t tag, bool oneshot = false);
   void remove(int fd);
+  // The epoll fd itself, for a component that adds and removes its own fds under one tag
+  // of its own (StdinRelay); wait() returns that tag like any other.
+  int epoll_fd() const { return epfd_; }
   bool degraded() const { return degraded_; }
   void on_degraded(std::function<void(const std::string&)> report) { report_degraded_ = std::move(report); }
 

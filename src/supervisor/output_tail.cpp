@@ -2,6 +2,9 @@
 #include "output_tail.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +24,40 @@ void write_all(int fd, const char* data, size_t size) {
   }
 }
 
+// A pseudo-terminal pair for a child's stream, so that the program sees a terminal
+// (isatty, colours, line buffering) as it would on relive's own `like_fd`: its window size,
+// and output passed through byte for byte (no "\n" -> "\r\n": relive's terminal does
+// that). Returns false (errno set) if there is none to be had.
+bool open_pty(int like_fd, int* master, int* slave) {
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) return false;
+  char name[64];
+  if (grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name, sizeof name) != 0) {
+    int e = errno;
+    close(m);
+    errno = e;
+    return false;
+  }
+  int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (s < 0) {
+    int e = errno;
+    close(m);
+    errno = e;
+    return false;
+  }
+  termios t{};
+  if (tcgetattr(s, &t) == 0) {
+    t.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+    t.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(s, TCSANOW, &t);
+  }
+  winsize ws{};
+  if (ioctl(like_fd, TIOCGWINSZ, &ws) == 0) ioctl(m, TIOCSWINSZ, &ws);
+  *master = m;
+  *slave = s;
+  return true;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OutputTail>> OutputTail::create(size_t max_lines, int forward_stdout, int forward_stderr) {
@@ -30,6 +67,14 @@ Result<std::unique_ptr<OutputTail>> OutputTail::create(size_t max_lines, int for
   tail->forward_[1] = forward_stderr;
   for (int i = 0; i < 2; ++i) {
     int p[2];
+    // A terminal stays a terminal for the program; anything else (a file, a pipe) a pipe.
+    if (isatty(tail->forward_[i]) == 1 && open_pty(tail->forward_[i], &p[0], &p[1])) {
+      tail->read_fds_[i] = p[0];
+      tail->write_fds_[i] = p[1];
+      tail->pty_[i] = true;
+      fcntl(p[0], F_SETFL, O_NONBLOCK);
+      continue;
+    }
     if (pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe2 (child output)");
     tail->read_fds_[i] = p[0];
     tail->write_fds_[i] = p[1];
@@ -65,7 +110,7 @@ bool OutputTail::on_readable(int fd) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return true;
-    if (n <= 0) {
+    if (n <= 0) {  // EOF; from a pseudo-terminal, EIO once every slave end is closed
       if (!partial_[stream].empty()) {
         lines_.push_back(std::move(partial_[stream]));
         partial_[stream].clear();
@@ -81,6 +126,13 @@ bool OutputTail::on_readable(int fd) {
       write_all(forward_[stream], buf, static_cast<size_t>(n));
     }
     add(stream, buf, static_cast<size_t>(n));
+  }
+}
+
+void OutputTail::copy_window_size() {
+  for (int i = 0; i < 2; ++i) {
+    winsize ws{};
+    if (pty_[i] && read_fds_[i] >= 0 && ioctl(forward_[i], TIOCGWINSZ, &ws) == 0) ioctl(read_fds_[i], TIOCSWINSZ, &ws);
   }
 }
 

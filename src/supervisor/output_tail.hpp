@@ -5,7 +5,9 @@
 // keeps the old child and prints why — with the new child's last lines of output, which
 // usually name the cause ("address in use", a stack trace). So the new child's stdout and
 // stderr go through pipes that relive reads, forwards unchanged to its own stdout/stderr,
-// and keeps a bounded tail of.
+// and keeps a bounded tail of. Where relive's stdout or stderr is a terminal, that
+// stream's pipe is a pseudo-terminal instead (same window size, output byte for byte), so
+// the program keeps its colours and line buffering as when it writes to the terminal.
 //
 // Example:
 //   auto tail = OutputTail::create(20);
@@ -28,7 +30,8 @@ namespace relive::supervisor {
 
 class OutputTail {
  public:
-  // Two pipes (stdout, stderr). relive's ends are non-blocking and close-on-exec. Keeps
+  // Two pipes (stdout, stderr; a pseudo-terminal for a forward fd that is a terminal).
+  // relive's ends are non-blocking and close-on-exec. Keeps
   // at most `max_lines` lines (each cut at 500 bytes). Fails only if pipe2 fails.
   static Result<std::unique_ptr<OutputTail>> create(size_t max_lines = 20, int forward_stdout = 1,
                                                     int forward_stderr = 2);
@@ -57,6 +60,9 @@ class OutputTail {
   void drain();
   bool finished() const { return read_fds_[0] < 0 && read_fds_[1] < 0; }
 
+  // relive's terminal was resized (SIGWINCH): the pseudo-terminals get its new size.
+  void copy_window_size();
+
   // The remembered lines, oldest first (a last line without '\n' included).
   std::vector<std::string> last_lines() const;
 
@@ -66,6 +72,7 @@ class OutputTail {
   int read_fds_[2] = {-1, -1};
   int write_fds_[2] = {-1, -1};
   int forward_[2] = {1, 2};
+  bool pty_[2] = {false, false};  // read_fds_[i] is a pseudo-terminal's master
   std::function<void(int, std::string_view)> sink_;
   size_t max_lines_ = 20;
   std::deque<std::string> lines_;

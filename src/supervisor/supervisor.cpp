@@ -28,6 +28,7 @@
 #include "readiness.hpp"
 #include "relive/watch.hpp"
 #include "sockets.hpp"
+#include "stdin_relay.hpp"
 #include "supervisor_access.hpp"
 #include "terminal_writer.hpp"
 #include "tree.hpp"
@@ -46,6 +47,7 @@ enum Tag : uint64_t {
   kStopPidfd,
   kNextPidfd,  // --graceful: the new generation, until it is ready
   kReady,      // --graceful: its readiness wait
+  kStdin,      // StdinRelay: relive's stdin, the program's stdin pipe, its re-check timer
   kExtraBase = 1000,
   kTapBase = 1ull << 32,  // + fd: a pipe carrying a generation's output (OutputTail)
 };
@@ -98,6 +100,8 @@ struct Supervisor::Impl {
   std::unique_ptr<Generation> next;
   std::unique_ptr<Generation> retiring;
   std::vector<std::unique_ptr<OutputTail>> taps;  // output pipes still being forwarded
+  // Options::forward_stdin: relive's stdin to the current generation; `rs` restarts.
+  std::unique_ptr<StdinRelay> stdin_relay;
 
   BuildRunner build{""};
   std::unique_ptr<ActiveStop> stop;
@@ -232,6 +236,7 @@ struct Supervisor::Impl {
       if (current->child->start_ticks() >= retiring->child->start_ticks())
         so.newer_generation_ticks = current->child->start_ticks();
     }
+    if (stdin_relay && target) stdin_relay->close_for(target->pid());  // no more input for it
     start_tree_stop(final ? ActiveStop::Of::Final : ActiveStop::Of::Restart, target ? target->child.get() : nullptr,
                     std::move(so));
   }
@@ -309,6 +314,7 @@ struct Supervisor::Impl {
     ChangeSet changes = controls.take_current();
     if (!changes.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(changes.paths, "\n"));
     hand_sockets(spec);
+    if (stdin_relay) spec.stdin_fd = stdin_relay->child_end();  // a stdin pipe of its own
     return spec;
   }
 
@@ -316,6 +322,7 @@ struct Supervisor::Impl {
     ChildSpec spec = next_generation_spec();
     if (opt.prepare_child) opt.prepare_child(spec);
     auto gen = Generation::start(std::move(spec));
+    if (stdin_relay) stdin_relay->started(gen ? (*gen)->pid() : 0, /*current=*/true);
     if (!gen) {
       say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message});
       emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
@@ -355,6 +362,8 @@ struct Supervisor::Impl {
     if (opt.prepare_child) opt.prepare_child(spec);
     auto gen = Generation::start(std::move(spec), std::move(*wait),
                                  [this](int fd, std::string_view data) { out.write(fd, data); });
+    // Input stays with the serving generation until the handover (promote_next).
+    if (stdin_relay) stdin_relay->started(gen ? (*gen)->pid() : 0, /*current=*/false);
     if (!gen) {
       say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message, .other_pid = current->pid()});
       emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
@@ -402,6 +411,7 @@ struct Supervisor::Impl {
     retiring = std::move(current);
     current = std::move(next);
     backoff = std::chrono::milliseconds{0};
+    if (stdin_relay) stdin_relay->make_current(current->pid());
     begin_stop(/*final=*/false);
   }
 
@@ -567,6 +577,22 @@ struct Supervisor::Impl {
     }
   }
 
+  // `rs` typed alone on a line (StdinRelay): a restart by hand, now if idle, else once the
+  // running cycle is done (whatever --on-busy-update says: the user asked for it).
+  void on_restart_request() {
+    if (shutting_down()) return;
+    backoff_timer->disarm();
+    ChangeSet by_hand;
+    by_hand.requested = true;
+    if (idle()) {
+      controls.current().merge(by_hand);
+      start_cycle();
+      advance();
+    } else {
+      controls.queue_followup(by_hand);
+    }
+  }
+
   // ---- shutdown -------------------------------------------------------------------------
   void begin_shutdown(int sig) {
     if (shutting_down()) {
@@ -610,8 +636,20 @@ struct Supervisor::Impl {
       begin_shutdown(sig);
     } else if (sig == SIGUSR1 || sig == SIGUSR2) {
       forward_signal(sig);
+    } else if (sig == SIGWINCH) {
+      on_window_change();
     }
     // Everything else in handled_signals() is ignored: relive must outlive it.
+  }
+
+  // relive's terminal was resized. The programs are not in its foreground group, so the
+  // kernel told only relive: the pseudo-terminals (OutputTail) take the new size, and the
+  // running generations' groups get SIGWINCH (whose default is to ignore it).
+  void on_window_change() {
+    if (next && next->tail) next->tail->copy_window_size();
+    for (auto& tap : taps) tap->copy_window_size();
+    for (Generation* g : {current.get(), next.get()})
+      if (g && g->running()) g->child->signal_group(SIGWINCH);
   }
 
   // SIGUSR1/SIGUSR2 are the program's (a reload, a log reopen), as watchexec does.
@@ -643,6 +681,7 @@ struct Supervisor::Impl {
       case kStopPidfd:
       case kNextPidfd: on_sigchld(); break;
       case kReady: on_ready_event(); break;
+      case kStdin: stdin_relay->on_event(); break;
       default:
         if (tag >= kTapBase) {
           on_tap(static_cast<int>(tag - kTapBase));
@@ -709,7 +748,7 @@ sigset_t handled_signals() {
   sigset_t mask;
   sigemptyset(&mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
-                  SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ})
+                  SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGWINCH})
     sigaddset(&mask, sig);
   for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaddset(&mask, sig);
   return mask;
@@ -768,6 +807,14 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   impl->backoff_timer.emplace(std::move(*backoff_timer));
   impl->loop->add(impl->backoff_timer->fd(), kBackoff);
   if (impl->watcher) impl->loop->add(impl->watcher->fd(), kWatcher);
+  if (impl->opt.forward_stdin) {
+    // The relay adds and removes its own fds (stdin, pipe ends, a timer) under one tag.
+    auto relay = StdinRelay::create(
+        impl->loop->epoll_fd(), kStdin, [self] { self->on_restart_request(); },
+        [self](std::string_view m) { self->say(Status{.kind = Status::Kind::Notice, .message = std::string(m)}); });
+    if (!relay) return relay.error();
+    impl->stdin_relay = std::move(*relay);
+  }
   for (size_t i = 0; i < impl->opt.extra_fds.size(); ++i) impl->loop->add(impl->opt.extra_fds[i].fd, kExtraBase + i);
   sup->impl_ = std::move(impl);
   return sup;

@@ -58,6 +58,15 @@ std::string relative_under(const fs::path& root, const fs::path& file) {
 }  // namespace
 
 int run_supervise(int argc, char** argv) {
+  // A closed stdin (`relive ... <&-`) would hand fd 0 to the first file relive opens (the
+  // watcher's inotify fd), which would then be read as input: /dev/null takes its place.
+  if (fcntl(0, F_GETFD) < 0 && errno == EBADF) {
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd > 0) {
+      dup2(null_fd, 0);
+      close(null_fd);
+    }
+  }
   // Block the signals the supervisor reads through its signalfd before any thread exists
   // (a watcher may start one), so none of them can take a signal meant for the loop.
   sigset_t mask = supervisor::handled_signals();
@@ -202,6 +211,7 @@ int run_supervise(int argc, char** argv) {
     };
   }
   so.postpone = o.postpone;
+  so.forward_stdin = !o.no_stdin;  // stdin to the program through a pipe; `rs` restarts
 
   // --burst: the child's stdout and stderr go through one pipe to the line filter, which
   // writes to relive's stdout. relive keeps the write end open for its whole life, so the

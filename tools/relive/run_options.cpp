@@ -63,6 +63,8 @@ Running:
                             the rest of its tree once it has exited), group (all at once),
                             main (the main process; the rest only SIGKILL after TIME)
       --shell               run COMMAND through /bin/sh -c
+      --no-stdin            do not read stdin: the command inherits it as it is (and a
+                            command reading the terminal is stopped, SIGTTIN); no `rs`
       --burst               filter the command's output: debug lines are held back and
                             written only when an error follows (see `relive burst --help`)
       --burst-keep N        most debug messages held back (default 512)
@@ -101,6 +103,12 @@ Output:
       --no-config           do not read ./relive.toml
   -h, --help                this help
   -V, --version             relive's version
+
+Input: what you type reaches the command (its stdin is a pipe fed by relive, so
+input(), pdb and gdb prompts work; the terminal echoes and edits lines as usual), and a
+line `rs` alone restarts it by hand. Ctrl-C stops everything and exits. Ctrl-D ends the
+running command's input; stdin that is not a terminal (a file, a pipe) is passed on the
+same way, and once it ends every start sees EOF.
 
 relive starts with one line saying what it watches (roots, how many directories), which
 ignore rules apply and what it runs. Files relive itself writes — --json-events, and its
@@ -388,6 +396,7 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
   }
   if (k == "debounce" || k == "delay") return want_duration(o.debounce);
   if (k == "postpone") return want_bool(o.postpone);
+  if (k == "no-stdin") return want_bool(o.no_stdin);
   if (k == "workdir") return want_string(o.workdir);
   if (k == "env") {
     // env = { KEY = "value" } or env = ["KEY=value"]
@@ -588,6 +597,7 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   app.add_flag("--exit-on-crash", o.exit_on_crash);
   app.add_flag("--follow-symlinks", o.follow_symlinks);
   app.add_flag("--notify", o.notify);
+  app.add_flag("--no-stdin", o.no_stdin);
   app.add_flag("-V,--version", parsed.version);
   std::vector<std::string> reversed(rest.rbegin(), rest.rend());
   try {

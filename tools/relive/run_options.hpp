@@ -46,6 +46,7 @@ struct RunOptions {
   bool exit_on_crash = false;
   bool follow_symlinks = false;
   bool notify = false;                     // notify-send on a failed build
+  bool no_stdin = false;                   // --no-stdin: the command inherits stdin; no `rs`
   // Things the user should know that are not errors (an -e entry that cannot match ...),
   // one line each, printed as "relive: LINE" before anything runs.
   std::vector<std::string> warnings;

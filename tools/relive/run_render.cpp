@@ -32,6 +32,7 @@ std::pair<std::string, Tone> words(const supervisor::Status& s) {
       const char* next = s.next == supervisor::Status::Next::Build     ? "building"
                          : s.next == supervisor::Status::Next::Restart ? "restarting"
                                                                        : "starting";
+      if (s.message.empty()) return {fmt::format("restart requested, {}", next), Tone::Info};
       return {fmt::format("{} changed, {}", s.message, next), Tone::Info};
     }
     case Kind::BuildCannotRun:
@@ -92,6 +93,7 @@ std::pair<std::string, Tone> words(const supervisor::Status& s) {
       return {fmt::format("{} forwarded to pid {}", signal_name(s.signal), s.pid), Tone::Info};
     case Kind::LoopDegraded: return {s.message + "; checking every 100 ms instead", Tone::Error};
     case Kind::LoopFailed: return {s.message, Tone::Error};
+    case Kind::Notice: return {s.message, Tone::Notice};
   }
   return {s.message, Tone::Error};
 }
