@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "poll_backend.hpp"
+#include "backend.hpp"
 
 namespace relive::watch::internal {
 
