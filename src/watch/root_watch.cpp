@@ -308,6 +308,8 @@ void RootWatch::read_events() {
 }
 
 void RootWatch::poll() {
+  // The sentinel reports a re-created root; a tick looks as well, in case it could not be armed.
+  if (!root_present_ && is_directory(dir_abs_)) restore_root();
   events_.clear();
   backend_->poll(events_);
   if (fallback_) fallback_->poll(events_);
