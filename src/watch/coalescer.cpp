@@ -90,7 +90,7 @@ Batch Coalescer::take(const std::vector<std::filesystem::path>& roots) {
     return e.exists_now ? 2 : 3;
   };
   for (const auto& e : entries_) {
-    if (e.renamed_from >= 0 && final_state(e) == 1 && final_state(entries_[e.renamed_from]) == 3) {
+    if (e.renamed_from >= 0 && final_state(e) == 1 && final_state(entries_[static_cast<size_t>(e.renamed_from)]) == 3) {
       consumed[static_cast<size_t>(e.renamed_from)] = true;
     }
   }

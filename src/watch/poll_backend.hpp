@@ -1,8 +1,10 @@
-// Internal: the polling backend — for directories that inotify cannot watch (out of
-// watches, or forced with Options::poll_interval for network filesystems and container
-// mounts). Each polled directory keeps a snapshot of its entries (name, type, inode, size,
-// mtime, ctime); a poll lists the directory again, stats each entry and reports the
-// differences as the same raw events inotify would have produced.
+// Internal: the polling backend's snapshots — for directories that inotify cannot watch
+// (out of watches, or forced with Options::poll_interval for network filesystems and
+// container mounts). Each polled directory keeps a snapshot of its entries (name, type,
+// inode, size, mtime, ctime); a poll lists the directory again, stats each entry and
+// reports the differences as the same raw events inotify would have produced. The backend
+// itself (make_poll_backend, backend.hpp) is a Backend over these; declared here are the
+// snapshot and the comparison, testable on their own.
 #pragma once
 
 #include <sys/types.h>

@@ -2,16 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 
-#include "poll_backend.hpp"
 
 namespace relive::watch::internal {
 
@@ -24,32 +20,15 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool exists_nofollow(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-// `path` relative to `base` if it lies inside it ("" for base itself).
-bool relative_inside(const fs::path& path, const std::string& base, std::string& out) {
-  fs::path rel = path.lexically_relative(base);
-  if (rel.empty()) return false;
-  std::string s = rel.generic_string();
-  if (s == ".") s.clear();
-  if (s == ".." || s.starts_with("../")) return false;
-  out = std::move(s);
-  return true;
-}
-
 std::string_view parent_of(std::string_view rel) {
   auto slash = rel.rfind('/');
   return slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
 }
 
-constexpr uint32_t kVcsMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD;
-// A rules file's directory: whatever can leave the file with new contents, or remove it.
-constexpr uint32_t kRulesDirMask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR |
-                                   IN_MASK_ADD;
-constexpr uint32_t kSentinelMask = IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_MASK_ADD;
+constexpr uint32_t kSentinelMask =
+    mask::kCreate | mask::kMovedTo | mask::kDeleteSelf | mask::kMoveSelf | mask::kOnlyDir | mask::kMaskAdd;
+// The fallback poller's watch descriptors start here, far above any inotify gives out.
+constexpr int kFallbackFirstWd = 1 << 30;
 
 }  // namespace
 
@@ -73,30 +52,36 @@ Result<void> RootWatch::open() {
     file_name_ = p.filename().string();
     dir_abs_ = p.parent_path().string();
   }
-  root_canonical_ = fs::canonical(dir_abs_, ec).string();
-  if (ec) root_canonical_ = dir_abs_;
+  set_canonical_root();
   if (file_name_.empty()) {
     auto matcher = ignore::Matcher::open(dir_abs_, ignore_options_);
     if (!matcher) return matcher.error();
     matcher_ = std::move(*matcher);
   }
-  if (!ctx_.force_poll) {
-    inotify_ = std::make_unique<InotifyInstance>();
-    if (!inotify_->ok()) {
-      if (errno == EMFILE) {
-        return Error{errno_message(errno, "inotify_init1 (too many inotify instances: see fs.inotify.max_user_instances)")};
-      }
-      return errno_error("inotify_init1");
-    }
+  if (ctx_.force_poll) {
+    backend_ = make_poll_backend(1);
+  } else {
+    auto inotify = make_inotify_backend();
+    if (!inotify) return inotify.error();
+    backend_ = std::move(*inotify);
   }
-  find_vcs_dir();
-  watch_external_rules(/*reload_now=*/false);
+  vcs_lock_.open(dir_abs_, *backend_);
+  if (matcher_) external_rules_.reset(matcher_->external_rules_files());
+  arm_external_rules(/*reload_now=*/false);
   root_present_ = true;
   scan(&tree_.root(), "", false);
   if (!root_present_ || (tree_.root().wd < 0 && !tree_.root().polled)) {
     return Error{"watch root " + given_.string() + ": could not be watched (removed while starting?)"};
   }
   return {};
+}
+
+void RootWatch::set_canonical_root() {
+  std::error_code ec;
+  root_canonical_ = fs::canonical(dir_abs_, ec).string();
+  if (ec) root_canonical_ = dir_abs_;
+  links_.set_root(dir_abs_, root_canonical_);
+  followed_.set_root(root_canonical_);
 }
 
 std::string RootWatch::abs_of(std::string_view rel) const {
@@ -157,22 +142,30 @@ void RootWatch::record_renamed(std::string_view from, std::string_view to, bool 
   ++ctx_.recorded;
 }
 
+Backend& RootWatch::backend_of(const Node& node) const {
+  return node.polled && fallback_ ? *fallback_ : *backend_;
+}
+
+void RootWatch::set_polled(Node& node, bool polled) {
+  if (node.polled == polled) return;
+  node.polled = polled;
+  if (polled) ++polled_nodes_;
+  else --polled_nodes_;
+}
+
 bool RootWatch::watch_node(Node* node, const std::string& abs, bool is_root) {
-  bool poll = ctx_.force_poll || ctx_.out_of_watches;
-  if (!poll) {
+  // The root may be a symlink to a directory; nothing below it is followed.
+  const uint32_t tree_mask = is_root ? (kTreeMask & ~mask::kDontFollow) : kTreeMask;
+  const bool watched_by_backend = node->wd >= 0 && !(node->polled && fallback_);
+  if (!ctx_.out_of_watches || watched_by_backend) {
     int wd = -1;
-    if (ctx_.max_watches > 0 && tree_.watched_count() >= ctx_.max_watches && node->wd < 0) {
+    if (ctx_.max_watches > 0 && watch_count() >= ctx_.max_watches && node->wd < 0) {
       errno = ENOSPC;
     } else {
-      // The root may be a symlink to a directory; nothing below it is followed.
-      wd = inotify_->add_watch(abs, is_root ? (kTreeMask & ~IN_DONT_FOLLOW) : kTreeMask);
+      wd = backend_->add_watch(abs, tree_mask);
     }
     if (wd >= 0) {
-      if (node->polled) {
-        node->polled = false;
-        node->snapshot.reset();
-        --polled_nodes_;
-      }
+      set_polled(*node, !backend_->notifies());
       tree_.index_wd(node, wd);
       return true;
     }
@@ -183,21 +176,18 @@ bool RootWatch::watch_node(Node* node, const std::string& abs, bool is_root) {
     }
     ctx_.out_of_watches = true;
   }
-  if (!node->polled) {
-    node->polled = true;
-    ++polled_nodes_;
-  }
-  if (!node->snapshot) node->snapshot = std::make_unique<PollSnapshot>();
-  return take_snapshot(abs, *node->snapshot);
+  if (!fallback_) fallback_ = make_poll_backend(kFallbackFirstWd);
+  const int wd = fallback_->add_watch(abs, tree_mask);
+  if (wd < 0) return false;
+  set_polled(*node, true);
+  tree_.index_wd(node, wd);
+  return true;
 }
 
 void RootWatch::drop_node(Node& node) {
-  if (!node.link_target.empty()) std::erase(followed_, node.link_target);
-  if (node.wd >= 0 && inotify_) inotify_->remove_watch(node.wd);
-  if (node.polled) {
-    node.polled = false;
-    --polled_nodes_;
-  }
+  if (!node.link_target.empty()) followed_.remove(node.link_target);
+  if (node.wd >= 0) backend_of(node).remove_watch(node.wd);
+  set_polled(node, false);
 }
 
 std::string RootWatch::dir_of(const Node* node, const std::string& rel) const {
@@ -205,27 +195,14 @@ std::string RootWatch::dir_of(const Node* node, const std::string& rel) const {
 }
 
 std::string RootWatch::follow_target(const std::string& rel) const {
-  if (!ctx_.follow_symlinks || ctx_.force_poll || !inotify_ || !file_name_.empty()) return "";
-  std::error_code ec;
-  fs::path target = fs::canonical(abs_of(rel), ec);
-  if (ec || !fs::is_directory(target, ec)) return "";
-  auto overlaps = [](const std::string& a, const std::string& b) {
-    auto inside = [](const std::string& x, const std::string& base) {
-      return x == base || (x.size() > base.size() && x.starts_with(base) && (base == "/" || x[base.size()] == '/'));
-    };
-    return inside(a, b) || inside(b, a);
-  };
-  std::string t = target.string();
-  if (overlaps(t, root_canonical_)) return "";  // inside the tree (watched already) or around it (a loop)
-  for (const auto& f : followed_) {
-    if (overlaps(t, f)) return "";
-  }
-  return t;
+  // Only where the kernel reports changes: a poller would list the whole target each tick.
+  if (!ctx_.follow_symlinks || !backend_->notifies() || !file_name_.empty()) return "";
+  return followed_.target_of(abs_of(rel));
 }
 
 Node* RootWatch::add_followed(Node* parent, const std::string& name, std::string target) {
   Node* child = tree_.add_child(parent, name);
-  followed_.push_back(target);
+  followed_.add(target);
   child->link_target = std::move(target);
   return child;
 }
@@ -237,13 +214,7 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
     return;
   }
   std::vector<DirEntry> entries;
-  if (node->polled) {
-    for (const auto& e : node->snapshot->entries) {
-      entries.push_back(DirEntry{e.name, static_cast<unsigned char>(e.is_dir ? DT_DIR : e.is_link ? DT_LNK : DT_REG)});
-    }
-  } else if (!list_dir(abs, entries)) {
-    return;
-  }
+  if (!backend_of(*node).list(node->wd, abs, entries)) return;
   node->file_hashes.clear();
   for (const auto& e : entries) {
     std::string child_rel = Tree::join(rel, e.name);
@@ -331,32 +302,48 @@ void RootWatch::reconcile(Node* node, const std::string& rel) {
 }
 
 void RootWatch::read_events() {
-  if (!inotify_) return;
   events_.clear();
-  if (!inotify_->read_events(events_)) return;
-  for (const RawEvent& ev : events_) {
-    if (ev.mask & IN_Q_OVERFLOW) {
+  backend_->read_events(events_);
+  handle(events_);
+}
+
+void RootWatch::poll() {
+  // The sentinel reports a re-created root; a tick looks as well, in case it could not be armed.
+  if (!root_present_ && is_directory(dir_abs_)) restore_root();
+  events_.clear();
+  backend_->poll(events_);
+  if (fallback_) fallback_->poll(events_);
+  handle(events_);
+}
+
+void RootWatch::handle(const std::vector<RawEvent>& events) {
+  std::vector<std::string> rules_changed;
+  for (const RawEvent& ev : events) {
+    if (ev.mask & mask::kOverflow) {
       ctx_.coalescer.mark_rescan("events were lost (inotify queue overflow)");
       ++ctx_.recorded;
       needs_reconcile_ = true;
       continue;
     }
-    if (vcs_wd_ >= 0 && ev.wd == vcs_wd_) on_vcs_event(ev);
-    on_external_rules_event(ev);  // its directory may also be a node of the tree: go on
+    // The consumers of one directory's watch share its descriptor: each sees the event.
+    if (vcs_lock_.on_event(ev) && !external_rules_.all_armed()) arm_external_rules(/*reload_now=*/true);
+    rules_changed.clear();
+    external_rules_.on_event(*backend_, ev, rules_changed);
+    for (const auto& file : rules_changed) reload_external_rules(file);
     if (sentinel_wd_ >= 0 && ev.wd == sentinel_wd_) {
-      if (ev.mask & IN_IGNORED) sentinel_wd_ = -1;
+      if (ev.mask & mask::kIgnored) sentinel_wd_ = -1;
       on_sentinel_event();
       continue;
     }
     Node* node = tree_.by_wd(ev.wd);
     if (!node) continue;
-    if (ev.mask & IN_IGNORED) {
+    if (ev.mask & mask::kIgnored) {
       tree_.unindex_wd(node);
       if (node == &tree_.root()) root_gone();
       continue;
     }
     if (ev.name.empty()) {
-      if (node == &tree_.root() && (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))) root_gone();
+      if (node == &tree_.root() && (ev.mask & (mask::kDeleteSelf | mask::kMoveSelf | mask::kUnmount))) root_gone();
       continue;  // other self-events are reported by the parent's watch, with a name
     }
     apply(node, ev.mask, ev.cookie, ev.name);
@@ -367,30 +354,30 @@ void RootWatch::read_events() {
   }
 }
 
-void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::string& name) {
+void RootWatch::apply(Node* node, uint32_t ev_mask, uint32_t cookie, const std::string& name) {
   if (!tree_.attached(node)) return;  // inside a directory moved away, not yet paired
-  const bool is_dir = mask & IN_ISDIR;
+  const bool is_dir = ev_mask & mask::kIsDir;
   const std::string rel = Tree::join(tree_.rel_path(node), name);
   bool existed = false;
   if (!is_dir) {
-    if (mask & (IN_CREATE | IN_MOVED_TO)) {
+    if (ev_mask & (mask::kCreate | mask::kMovedTo)) {
       existed = node->has_file(name);
       node->add_file(name);
-    } else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
+    } else if (ev_mask & (mask::kDelete | mask::kMovedFrom)) {
       node->remove_file(name);
     }
   }
   // Symlinks: a new one is tracked; any change may be a change of what one points through
   // (the ConfigMap ..data swap).
   bool regular_file = false;
-  if (!is_dir && (mask & (IN_CREATE | IN_MOVED_TO))) {
+  if (!is_dir && (ev_mask & (mask::kCreate | mask::kMovedTo))) {
     struct stat st;
     if ((file_name_.empty() || name == file_name_) && ::lstat(abs_of(rel).c_str(), &st) == 0) {
       if (S_ISLNK(st.st_mode)) track_link(rel);
       regular_file = S_ISREG(st.st_mode);
     }
-  } else if (!links_.empty() && (mask & (IN_DELETE | IN_MOVED_FROM))) {
-    untrack_link(rel);
+  } else if (!links_.empty() && (ev_mask & (mask::kDelete | mask::kMovedFrom))) {
+    links_.untrack(rel);
   }
   if (!links_.empty()) notify_link_dependents(rel);
   if (!file_name_.empty() && name != file_name_) return;
@@ -402,7 +389,7 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
 
   // Pairing comes before the ignore check: a rename onto an ignored name (vim's
   // app.py -> app.py~) ends the source's story; its removal is already recorded.
-  if (mask & IN_MOVED_TO) {
+  if (ev_mask & mask::kMovedTo) {
     auto it = std::find_if(pending_moves_.begin(), pending_moves_.end(),
                            [&](const PendingMove& m) { return m.cookie == cookie; });
     if (it != pending_moves_.end()) {
@@ -417,7 +404,9 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
         bool existed_dir = old != nullptr;
         if (old) tree_.erase(old, [&](Node& n) { drop_node(n); });
         if (move.node) {
+          Node* moved = move.node.get();
           tree_.attach(node, std::move(move.node), name);
+          rewatch_polled(moved);
         } else {
           scan(tree_.add_child(node, name), rel, true);
         }
@@ -431,7 +420,7 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
   }
   if (ignored(rel, is_dir)) return;
 
-  if (mask & (IN_CREATE | IN_MOVED_TO)) {
+  if (ev_mask & (mask::kCreate | mask::kMovedTo)) {
     if (is_dir) {
       if (Node* old = node->child(name)) tree_.erase(old, [&](Node& n) { drop_node(n); });
       record_created(rel, true);
@@ -440,30 +429,30 @@ void RootWatch::apply(Node* node, uint32_t mask, uint32_t cookie, const std::str
       scan(tree_.add_child(node, name), rel, true);
     } else {
       record_created(rel, false, existed);
-      // Created by open(O_CREAT): being written until IN_CLOSE_WRITE (touch's utimensat
+      // Created by open(O_CREAT): being written until mask::kCloseWrite (touch's utimensat
       // and close may come after a context switch).
-      if ((mask & IN_CREATE) && regular_file) writers_.insert(rel);
+      if ((ev_mask & mask::kCreate) && regular_file) writers_.insert(rel);
     }
-  } else if (mask & IN_MOVED_FROM) {
+  } else if (ev_mask & mask::kMovedFrom) {
     record_removed(rel, is_dir);
     PendingMove move{cookie, rel, is_dir, nullptr};
     if (is_dir) {
       if (Node* child = node->child(name)) move.node = tree_.detach(child);
     }
     pending_moves_.push_back(std::move(move));
-  } else if (mask & IN_DELETE) {
+  } else if (ev_mask & mask::kDelete) {
     if (is_dir) {
       if (Node* child = node->child(name)) tree_.erase(child, [&](Node& n) { drop_node(n); });
     }
     record_removed(rel, is_dir);
     writers_.erase(rel);
-  } else if (mask & IN_MODIFY) {
+  } else if (ev_mask & mask::kModify) {
     record_modified(rel, is_dir);
     if (!is_dir) writers_.insert(rel);
-  } else if (mask & IN_CLOSE_WRITE) {
+  } else if (ev_mask & mask::kCloseWrite) {
     record_modified(rel, is_dir);
     writers_.erase(rel);
-  } else if (mask & IN_ATTRIB) {
+  } else if (ev_mask & mask::kAttrib) {
     record_modified(rel, is_dir);
   }
 }
@@ -483,73 +472,22 @@ void RootWatch::finish_batch() {
   writers_.clear();
 }
 
-void RootWatch::poll() {
-  if (!root_present_) {
-    if (is_directory(dir_abs_)) restore_root();
-    return;
-  }
-  if (!inotify_ && !vcs_dir_.empty()) vcs_locked_ = exists_nofollow(vcs_dir_ + "/" + vcs_lock_name_);
-  if (!inotify_) poll_external_rules();
-  if (polled_nodes_ > 0) poll_subtree(&tree_.root());
-  if (needs_reconcile_) {
-    needs_reconcile_ = false;
-    if (root_present_) reconcile(&tree_.root(), "");
-  }
-}
-
-void RootWatch::poll_subtree(Node* node) {
-  if (node->polled) {
-    const std::string rel = tree_.rel_path(node);
-    PollSnapshot now;
-    if (!take_snapshot(abs_of(rel), now)) {
-      if (node == &tree_.root()) root_gone();
-      return;  // a vanished subdirectory: its parent reports it
-    }
-    auto changes = diff_snapshots(*node->snapshot, now);
-    *node->snapshot = std::move(now);
-    for (const auto& c : changes) apply(node, c.mask, 0, c.name);
-  }
-  for (size_t i = 0; i < node->children.size(); ++i) poll_subtree(node->children[i].get());
+void RootWatch::rewatch_polled(Node* subtree) {
+  if (polled_nodes_ == 0) return;
+  Tree::for_each(*subtree, [&](Node& n) {
+    if (!n.polled || n.wd < 0) return;
+    backend_of(n).remove_watch(n.wd);
+    tree_.unindex_wd(&n);
+    watch_node(&n, dir_of(&n, tree_.rel_path(&n)), false);
+  });
 }
 
 void RootWatch::track_link(const std::string& rel) {
-  std::string abs = abs_of(rel);
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink(abs.c_str(), buf, sizeof buf);
-  if (n <= 0) return;
-  std::string target(buf, static_cast<size_t>(n));
-  Link link{rel, {}};
-  std::string dep;
-  fs::path lexical = target.front() == '/' ? fs::path(target)
-                                            : (fs::path(abs_of(std::string(parent_of(rel)))) / target);
-  lexical = lexical.lexically_normal();
-  if (relative_inside(lexical, dir_abs_, dep) || relative_inside(lexical, root_canonical_, dep)) {
-    link.deps.push_back(dep);
-  }
-  char real[PATH_MAX];
-  if (::realpath(abs.c_str(), real) && relative_inside(fs::path(real), root_canonical_, dep)) {
-    if (std::find(link.deps.begin(), link.deps.end(), dep) == link.deps.end()) link.deps.push_back(dep);
-  }
-  untrack_link(rel);
-  if (!link.deps.empty()) links_.push_back(std::move(link));
-}
-
-void RootWatch::untrack_link(std::string_view rel) {
-  std::erase_if(links_, [&](const Link& l) { return l.rel == rel; });
+  links_.track(rel, abs_of(rel), abs_of(std::string(parent_of(rel))));
 }
 
 void RootWatch::notify_link_dependents(std::string_view changed) {
-  std::vector<std::string> hit;
-  for (const Link& link : links_) {
-    if (link.rel == changed) continue;
-    for (const std::string& dep : link.deps) {
-      if (dep == changed || (dep.size() > changed.size() && dep.starts_with(changed) && dep[changed.size()] == '/')) {
-        hit.push_back(link.rel);
-        break;
-      }
-    }
-  }
-  for (const std::string& rel : hit) {
+  for (const std::string& rel : links_.dependents_of(changed)) {
     if (ignored(rel, false)) continue;
     record_modified(rel, false);
     track_link(rel);  // it may point elsewhere now
@@ -570,17 +508,16 @@ void RootWatch::root_gone() {
 }
 
 void RootWatch::arm_sentinel() {
-  if (!inotify_) return;  // polling looks for the root on every poll
   fs::path p = fs::path(dir_abs_).parent_path();
   while (!p.empty() && p != p.root_path() && !is_directory(p.string())) p = p.parent_path();
   if (p.empty()) p = "/";
   if (sentinel_wd_ >= 0) {
     if (sentinel_dir_ == p.string()) return;
-    inotify_->remove_watch(sentinel_wd_);
+    backend_->remove_watch(sentinel_wd_);
     sentinel_wd_ = -1;
   }
   sentinel_dir_ = p.string();
-  sentinel_wd_ = inotify_->add_watch(sentinel_dir_, kSentinelMask);
+  sentinel_wd_ = backend_->add_watch(sentinel_dir_, kSentinelMask);
   if (sentinel_wd_ < 0) ctx_.warn(errno_message(errno, "cannot watch " + sentinel_dir_ + " for the re-creation of " + dir_abs_));
   // It may have come back before the sentinel was in place.
   if (is_directory(dir_abs_)) restore_root();
@@ -594,20 +531,18 @@ void RootWatch::on_sentinel_event() {
 
 void RootWatch::restore_root() {
   if (root_present_) return;
-  if (sentinel_wd_ >= 0 && inotify_) {
-    inotify_->remove_watch(sentinel_wd_);
+  if (sentinel_wd_ >= 0) {
+    backend_->remove_watch(sentinel_wd_);
     sentinel_wd_ = -1;
   }
-  std::error_code ec;
-  root_canonical_ = fs::canonical(dir_abs_, ec).string();
-  if (ec) root_canonical_ = dir_abs_;
+  set_canonical_root();
   if (file_name_.empty()) {
     // The new tree has its own rules files; keep the old rules if the new ones are bad.
     auto matcher = ignore::Matcher::open(dir_abs_, ignore_options_);
     if (matcher) {
       matcher_ = std::move(*matcher);
-      external_rules_.clear();  // the new matcher's files; it has just read them
-      watch_external_rules(/*reload_now=*/false);
+      external_rules_.reset(matcher_->external_rules_files());  // it has just read them
+      arm_external_rules(/*reload_now=*/false);
     } else {
       ctx_.warn(matcher.error().message);
     }
@@ -621,93 +556,17 @@ void RootWatch::restore_root() {
   }
 }
 
-void RootWatch::find_vcs_dir() {
-  for (fs::path p(dir_abs_);; p = p.parent_path()) {
-    std::string git = (p / ".git").string();
-    struct stat st;
-    if (::stat(git.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) {
-        vcs_dir_ = git;
-      } else {
-        // A worktree or submodule: ".git" is a file saying "gitdir: <dir>".
-        std::ifstream in(git);
-        std::string line;
-        std::getline(in, line);
-        if (line.starts_with("gitdir: ")) {
-          fs::path dir = line.substr(8);
-          vcs_dir_ = (dir.is_absolute() ? dir : p / dir).lexically_normal().string();
-        }
-      }
-      vcs_lock_name_ = "index.lock";
-      break;
-    }
-    std::string hg = (p / ".hg").string();
-    if (::stat(hg.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      vcs_dir_ = hg;
-      vcs_lock_name_ = "wlock";
-      break;
-    }
-    if (p == p.root_path() || p.empty()) break;
-  }
-  if (vcs_dir_.empty()) return;
-  vcs_locked_ = exists_nofollow(vcs_dir_ + "/" + vcs_lock_name_);
-  if (inotify_) vcs_wd_ = inotify_->add_watch(vcs_dir_, kVcsMask);
-}
-
-void RootWatch::on_vcs_event(const RawEvent& ev) {
-  if (ev.mask & IN_IGNORED) {
-    vcs_wd_ = -1;
-    vcs_locked_ = false;
-    return;
-  }
-  if (ev.name == vcs_lock_name_) vcs_locked_ = exists_nofollow(vcs_dir_ + "/" + vcs_lock_name_);
-  // .git/info created (or moved in) after the start: watch it now.
-  if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
-    for (const auto& x : external_rules_) {
-      if (x.wd < 0) {
-        watch_external_rules(/*reload_now=*/true);
-        break;
-      }
-    }
+void RootWatch::arm_external_rules(bool reload_now) {
+  std::vector<std::string> armed;
+  external_rules_.arm(*backend_, armed);
+  if (reload_now) {
+    for (const auto& file : armed) reload_external_rules(file);
   }
 }
 
-namespace {
-
-// What can tell a changed file from an unchanged one without reading it; "" if absent.
-std::string file_signature(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-         std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_nsec);
-}
-
-}  // namespace
-
-void RootWatch::watch_external_rules(bool reload_now) {
+void RootWatch::reload_external_rules(const std::string& path) {
   if (!matcher_) return;
-  if (external_rules_.empty()) {
-    for (const auto& file : matcher_->external_rules_files()) {
-      ExternalRules x;
-      x.path = file.string();
-      x.dir = file.parent_path().string();
-      x.name = file.filename().string();
-      x.signature = file_signature(x.path);
-      external_rules_.push_back(std::move(x));
-    }
-  }
-  if (!inotify_) return;  // polled: poll_external_rules() compares signatures
-  for (size_t i = 0; i < external_rules_.size(); ++i) {
-    auto& x = external_rules_[i];
-    if (x.wd >= 0) continue;
-    // A missing directory (no .git/info yet) is no error: the .git watch re-arms this.
-    x.wd = inotify_->add_watch(x.dir, kRulesDirMask);
-    if (x.wd >= 0 && reload_now) reload_external_rules(i);
-  }
-}
-
-void RootWatch::reload_external_rules(size_t index) {
-  report_rules_reload(external_rules_[index].path, matcher_->reload_file(external_rules_[index].path));
+  report_rules_reload(path, matcher_->reload_file(path));
   needs_reconcile_ = true;  // directories it ignored or un-ignored
 }
 
@@ -720,31 +579,6 @@ void RootWatch::report_rules_reload(const std::string& file, const Result<void>&
   if (last == reloaded.error().message) return;
   last = reloaded.error().message;
   ctx_.warn(last);
-}
-
-void RootWatch::on_external_rules_event(const RawEvent& ev) {
-  for (size_t i = 0; i < external_rules_.size(); ++i) {
-    auto& x = external_rules_[i];
-    if (x.wd < 0 || ev.wd != x.wd) continue;
-    if (ev.mask & IN_IGNORED) {
-      // The directory went away (its file's rules with it), or the tree dropped the watch
-      // it shared with us: re-read the file and watch again where the directory still is.
-      x.wd = -1;
-      reload_external_rules(i);
-      if (inotify_) x.wd = inotify_->add_watch(x.dir, kRulesDirMask);
-    } else if (ev.name == x.name) {
-      reload_external_rules(i);
-    }
-  }
-}
-
-void RootWatch::poll_external_rules() {
-  for (size_t i = 0; i < external_rules_.size(); ++i) {
-    std::string now = file_signature(external_rules_[i].path);
-    if (now == external_rules_[i].signature) continue;
-    external_rules_[i].signature = std::move(now);
-    reload_external_rules(i);
-  }
 }
 
 }  // namespace relive::watch::internal

@@ -1,7 +1,8 @@
 // Internal: everything about one watched root — its ignore Matcher, its tree of watched (or
-// polled) directories, its inotify instance, rename pairing, symlink dependents, the VCS
-// lock of the repository it lies in, and its re-creation after removal. Raw events go in;
-// path changes come out into the shared Coalescer.
+// polled) directories, its backend (backend.hpp: inotify or polling), rename pairing, and
+// its re-creation after removal; with a small class each for symlinks (symlinks.hpp), the
+// VCS lock of the repository it lies in (vcs_lock.hpp) and the rules files outside the tree
+// (external_rules.hpp). Raw events go in; path changes come out into the shared Coalescer.
 #pragma once
 
 #include <chrono>
@@ -15,10 +16,13 @@
 #include <vector>
 
 #include "coalescer.hpp"
-#include "inotify_backend.hpp"
+#include "backend.hpp"
+#include "external_rules.hpp"
 #include "relive/error.hpp"
 #include "relive/ignore.hpp"
+#include "symlinks.hpp"
 #include "tree.hpp"
+#include "vcs_lock.hpp"
 
 namespace relive::watch::internal {
 
@@ -42,17 +46,18 @@ class RootWatch {
   // inotify is unavailable, or the ignore rules are invalid.
   Result<void> open();
 
-  int inotify_fd() const { return inotify_ ? inotify_->fd() : -1; }
-  // Reads and applies every queued inotify event.
+  // The descriptor to epoll for this root's events; -1 when they are found by poll() only.
+  int event_fd() const { return backend_ ? backend_->fd() : -1; }
+  // Reads and applies every queued event.
   void read_events();
-  // Polls every polled directory once.
+  // A poll tick: polls every polled directory once.
   void poll();
   // End of a batch: halves of moves never paired are final now; writers are forgotten.
   void finish_batch();
 
-  bool vcs_locked() const { return vcs_locked_; }
+  bool vcs_locked() const { return vcs_lock_.locked(); }
   bool has_writers() const { return !writers_.empty(); }
-  size_t watch_count() const { return tree_.watched_count(); }
+  size_t watch_count() const { return tree_.watched_count() - polled_nodes_; }
   size_t polled_count() const { return polled_nodes_; }
   size_t dir_count() const { return tree_.node_count(); }
 
@@ -63,13 +68,12 @@ class RootWatch {
     bool is_dir;
     std::unique_ptr<Node> node;  // a moved directory's subtree, until paired or dropped
   };
-  struct Link {
-    std::string rel;                 // the symlink, relative to the root
-    std::vector<std::string> deps;   // root-relative paths its target goes through
-  };
 
   std::string abs_of(std::string_view rel) const;
   bool ignored(std::string_view rel, bool is_dir);
+  // The backend that holds `node`'s watch: the fallback poller once inotify ran out.
+  Backend& backend_of(const Node& node) const;
+  void set_polled(Node& node, bool polled);
   // Adds the node's watch (or makes it polled); false if the directory is gone.
   bool watch_node(Node* node, const std::string& abs, bool is_root);
   void drop_node(Node& node);
@@ -78,29 +82,26 @@ class RootWatch {
   void scan(Node* node, const std::string& rel, bool report);
   // Brings the tree in line with the disk (after lost events or changed rules).
   void reconcile(Node* node, const std::string& rel);
-  void apply(Node* node, uint32_t mask, uint32_t cookie, const std::string& name);
-  void apply_self(Node* node, uint32_t mask);
-  void poll_subtree(Node* node);
+  // Applies a backend's events, then reconciles if they asked for it.
+  void handle(const std::vector<RawEvent>& events);
+  void apply(Node* node, uint32_t ev_mask, uint32_t cookie, const std::string& name);
+  // A polled directory moved (a rename paired by inotify in a watched parent): its poller
+  // still looks at the old path; watch each polled node of the subtree where it is now.
+  void rewatch_polled(Node* subtree);
 
   void track_link(const std::string& rel);
-  void untrack_link(std::string_view rel);
   void notify_link_dependents(std::string_view changed);
-  bool reportable_link(const Link& link);
 
   void root_gone();
   void arm_sentinel();
   void on_sentinel_event();
-  void find_vcs_dir();
-  void on_vcs_event(const RawEvent& ev);
 
-  // Rules files the tree cannot report (.git/info/exclude, core.excludesFile): one watch
-  // on each one's directory (never on all of .git/), or a stat per poll without inotify.
   // `reload_now`: re-read every file whose watch was not armed before (its directory
   // appeared: .git/info created after the start).
-  void watch_external_rules(bool reload_now);
-  void reload_external_rules(size_t index);
-  void on_external_rules_event(const RawEvent& ev);
-  void poll_external_rules();
+  void arm_external_rules(bool reload_now);
+  void reload_external_rules(const std::string& path);
+  // One save (several events, each a reload) reports a bad line once.
+  void report_rules_reload(const std::string& file, const Result<void>& reloaded);
 
   void record_created(std::string_view rel, bool is_dir, bool existed_before = false);
   void record_modified(std::string_view rel, bool is_dir);
@@ -109,6 +110,15 @@ class RootWatch {
   bool reported_path(std::string_view rel, std::string_view& out) const;
   void restore_root();
   void drop_detached(PendingMove& move);
+  void set_canonical_root();
+
+  // --follow-symlinks: the canonical target of the symlink at `rel` when it is a directory
+  // to follow, else "".
+  std::string follow_target(const std::string& rel) const;
+  // Adds the node of a followed symlink (its listing and watch use the target).
+  Node* add_followed(Node* parent, const std::string& name, std::string target);
+  // Where a node's directory is read: the target of a followed symlink, else abs_of(rel).
+  std::string dir_of(const Node* node, const std::string& rel) const;
 
   uint32_t index_;
   std::filesystem::path given_;
@@ -118,41 +128,23 @@ class RootWatch {
   ignore::Options ignore_options_;
   WatchContext& ctx_;
   std::unique_ptr<ignore::Matcher> matcher_;
-  std::unique_ptr<InotifyInstance> inotify_;
+  std::unique_ptr<Backend> backend_;   // inotify, or the poller (Options::poll_interval)
+  std::unique_ptr<Backend> fallback_;  // polls what inotify had no watch left for; lazily
   Tree tree_;
   bool root_present_ = false;
   int sentinel_wd_ = -1;
   std::string sentinel_dir_;
-  std::string vcs_dir_;
-  std::string vcs_lock_name_;
-  int vcs_wd_ = -1;
-  bool vcs_locked_ = false;
-  struct ExternalRules {
-    std::string path;          // absolute
-    std::string dir, name;     // its directory (watched) and its name there
-    int wd = -1;
-    std::string signature;     // without inotify: what stat() said last time
-  };
-  std::vector<ExternalRules> external_rules_;
+  VcsLock vcs_lock_;
+  ExternalRulesFiles external_rules_;
+  LinkDependents links_;
+  FollowedDirs followed_;
   std::vector<PendingMove> pending_moves_;
-  std::vector<Link> links_;
-  std::unordered_set<std::string> writers_;   // written to (IN_MODIFY) and not yet closed
+  std::unordered_set<std::string> writers_;   // written to (kModify) and not yet closed
   bool needs_reconcile_ = false;
-  // The last error each rules file reported (by path), so that one save — several inotify
-  // events, each a reload — reports a bad line once. Cleared when the file loads again.
+  // The last error each rules file reported (by path); cleared when the file loads again.
   std::unordered_map<std::string, std::string> rules_errors_;
-  void report_rules_reload(const std::string& file, const Result<void>& reloaded);
-  // --follow-symlinks: the canonical target of the symlink at `rel` when it is a directory
-  // to follow (outside the root, not overlapping one followed already), else "".
-  std::string follow_target(const std::string& rel) const;
-  // Adds the node of a followed symlink (its listing and watch use the target).
-  Node* add_followed(Node* parent, const std::string& name, std::string target);
-  // Where a node's directory is read: the target of a followed symlink, else abs_of(rel).
-  std::string dir_of(const Node* node, const std::string& rel) const;
-  std::vector<std::string> followed_;  // canonical targets of followed symlinks
   size_t polled_nodes_ = 0;
   std::vector<RawEvent> events_;
-  std::vector<DirEntry> listing_;
 };
 
 }  // namespace relive::watch::internal

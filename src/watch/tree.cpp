@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "poll_backend.hpp"
+#include "backend.hpp"
 
 namespace relive::watch::internal {
 
@@ -18,8 +18,8 @@ Node::~Node() = default;
 uint32_t name_hash(std::string_view name) {
   // FNV-1a: cheap, and good enough to tell apart the names within one directory.
   uint32_t h = 2166136261u;
-  for (unsigned char c : name) {
-    h ^= c;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
     h *= 16777619u;
   }
   return h;

@@ -16,19 +16,16 @@
 
 namespace relive::watch::internal {
 
-struct PollSnapshot;  // poll_backend.hpp
-
 struct Node {
   Node* parent = nullptr;          // nullptr for the root node, and for a detached subtree
   std::string name;                // entry name in the parent ("" for the root)
-  int wd = -1;                     // inotify watch descriptor, -1 if none (polled/detached)
-  bool polled = false;
+  int wd = -1;                     // its watch in the root's backend (or the fallback poller), -1 if none
+  bool polled = false;             // that watch is polled (by the poll backend or the fallback)
   bool detached = false;           // moved out, waiting to be paired with its destination
   std::string link_target;         // a followed symlink (Options::follow_symlinks): its canonical target
   std::vector<std::unique_ptr<Node>> children;
   std::vector<uint32_t> file_hashes;   // sorted hashes of non-directory entry names (32 bits:
                                        // a collision within one directory is harmless and rare)
-  std::unique_ptr<PollSnapshot> snapshot;
 
   Node();
   ~Node();

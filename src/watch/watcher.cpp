@@ -110,7 +110,7 @@ class WatcherImpl final : public Watcher {
       roots_.push_back(std::make_unique<internal::RootWatch>(static_cast<uint32_t>(roots_.size()), root,
                                                              options_.ignore, ctx_));
       if (auto opened = roots_.back()->open(); !opened) return opened.error();
-      if (int fd = roots_.back()->inotify_fd(); fd >= 0) add_to_epoll(fd);
+      if (int fd = roots_.back()->event_fd(); fd >= 0) add_to_epoll(fd);
     }
     add_to_epoll(flush_timer_);
     add_to_epoll(poll_timer_);
