@@ -414,11 +414,19 @@ class EtcdSourceImpl final : public EtcdSource {
   }
 
   // A try went through after failures: tell the others (unless we only followed someone's
-  // news ourselves: one announcement per recovery is enough).
-  void reached() {
-    if (outage_began_ && !woken_) transport::Worker::announce_back(server_);
+  // news ourselves: one announcement per recovery is enough). False: stop() came.
+  //
+  // A source that found etcd back by itself also waits its own random delay in [0,
+  // rejoin_spread) before its watch, as the woken ones did before their probe: a starting
+  // etcd accepts connections before it serves them, and the probes it held then all
+  // succeed at the same moment; without this delay they would reconnect as one herd.
+  bool reached() {
+    const bool found_it = outage_began_ && !woken_;
     outage_began_.reset();
     woken_ = false;
+    if (!found_it) return true;
+    transport::Worker::announce_back(server_);
+    return sleep_for(transport::uniform_delay(options_.rejoin_spread));
   }
 
   void run() {
@@ -449,15 +457,15 @@ class EtcdSourceImpl final : public EtcdSource {
           if (!back_off(attempt)) break;
           continue;
         }
-        reached();
         notify();
+        if (!reached()) break;
       }
       if (!first_stream && (attempt > 0 || refused_attempt_ > 0)) {
         if (!probe()) {
           if (!back_off(attempt)) break;
           continue;
         }
-        reached();
+        if (!reached()) break;
       }
       if (!first_stream) {
         std::lock_guard l(mu_);
