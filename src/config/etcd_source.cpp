@@ -384,6 +384,13 @@ class EtcdSourceImpl final : public EtcdSource {
   // watchers, one lucky early retry brings the rest back within rejoin_spread instead of
   // at their own doubled windows, seconds later. False: stop() came.
   //
+  // Peers: grpc's connection backoff has one schedule for every failure, so a client can
+  // sit in a long backoff after its server is back (grpc-java's resetConnectBackoff() is
+  // the escape jetcd users reach for); retrying refusals at once instead is the tight loop
+  // etcd's clientv3 watch once had. Hence: refusals jittered and capped, and only early in
+  // an outage; and the wake-up plays the part of resetConnectBackoff() for a process's
+  // sources, spread out.
+  //
   // The short schedule counts its own attempts: a restart's many refused tries must not
   // have doubled the full backoff by the time a try times out (an etcd that listens
   // before it serves), or that one timeout would wait up to backoff_max.
