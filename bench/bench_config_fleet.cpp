@@ -39,7 +39,7 @@ struct Stats {
 Stats stats_of(std::vector<double> v) {
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))]; };
+  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5))]; };
   return {at(0.5), at(0.99), v.back()};
 }
 
@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
   eventually([&] { return std::all_of(resumed.begin(), resumed.end(), [](double v) { return v >= 0; }); }, 120s);
   sampling = false;
   sampler.join();
-  size_t left = std::count(resumed.begin(), resumed.end(), -1.0);
+  const auto left = static_cast<size_t>(std::count(resumed.begin(), resumed.end(), -1.0));
   for (double& v : resumed) v -= t_healthy;  // relative to healthy (negative: before our probe saw it)
   std::vector<double> r = resumed;
   std::sort(r.begin(), r.end());
@@ -195,14 +195,25 @@ int main(int argc, char** argv) {
     worst_window = std::max(worst_window, i - j + 1);
   }
   auto s_res = stats_of(r);
-  std::printf("etcd SIGKILL, 500 ms down, restart: %.0f ms from exec to healthy; default backoff (0-500 ms doubling, cap 30 s)\n",
+  std::printf("etcd SIGKILL, 500 ms down, restart: %.0f ms from exec to healthy; default backoff (0-500 ms doubling, "
+              "cap 30 s; refused: cap 1 s; one reconnect wakes the rest, spread over 300 ms)\n",
               t_healthy - t_exec);
   std::printf("  healthy -> watcher resumed: p50 %.0f ms, p99 %.0f ms, all %d resumed after %.0f ms%s\n", s_res.p50,
               s_res.p99, watchers, s_res.max, left ? " (SOME NEVER)" : "");
   std::printf("  busiest 100 ms window: %zu of %d reconnects (%.0f%%)\n", worst_window, watchers,
-              100.0 * worst_window / watchers);
-  std::uint64_t reads = 0;
-  for (auto& s : sources) reads += s->stats().full_reads;
+              100.0 * static_cast<double>(worst_window) / watchers);
+  std::uint64_t reads = 0, retries = 0, refused = 0, woken = 0;
+  for (auto& s : sources) {
+    const auto st = s->stats();
+    reads += st.full_reads;
+    retries += st.retries;
+    refused += st.refused_retries;
+    woken += st.woken;
+  }
+  std::printf("  retries across the fleet: %llu (%llu after a refused connection); %llu backoffs cut short by "
+              "another watcher's reconnect\n",
+              static_cast<unsigned long long>(retries), static_cast<unsigned long long>(refused),
+              static_cast<unsigned long long>(woken));
   std::printf("  full re-reads across the fleet: %llu (1 each at start: resumed, not re-read)\n\n",
               static_cast<unsigned long long>(reads - sources.size()));
   {

@@ -72,6 +72,18 @@ struct EtcdOptions {
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
   std::chrono::milliseconds healthy_after{std::chrono::seconds(10)};
+  // A refused connection (the host answers, nothing listens on the port: etcd restarting,
+  // not a partition) is retried on a shorter schedule for the first restart_grace of an
+  // outage: the same full jitter, capped at refused_backoff_max, so that every watcher
+  // retries within that cap of etcd listening again. Timeouts and resets (a partition, a
+  // hung etcd), and a refusal that lasts past restart_grace (etcd down, not restarting),
+  // get the full backoff above.
+  std::chrono::milliseconds refused_backoff_max{1000};
+  std::chrono::milliseconds restart_grace{std::chrono::seconds(30)};
+  // Sources of one process on the same endpoints share the news that etcd is back: the
+  // first whose retry succeeds wakes the others from their backoff, and each of those
+  // reconnects after its own random delay in [0, rejoin_spread) (spread out, not a herd).
+  std::chrono::milliseconds rejoin_spread{300};
   // Per request (range, authenticate, count check).
   std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};
   // Keys per range page.
@@ -91,6 +103,9 @@ struct EtcdStats {
   std::uint64_t reconnects = 0;        // watch streams started after the first
   std::uint64_t compactions = 0;
   std::uint64_t checks = 0;            // count_only consistency checks done
+  std::uint64_t retries = 0;           // backoff waits after a failed try (outages)
+  std::uint64_t refused_retries = 0;   // of which after a refused connection (short schedule)
+  std::uint64_t woken = 0;             // backoffs cut short: another source found etcd back
   bool from_cache = false;             // serving the cache file (etcd not reached yet)
 };
 

@@ -92,7 +92,7 @@ std::string base64_encode(std::string_view in) {
   }
   if (i < in.size()) {
     unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 1 < in.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
@@ -219,7 +219,7 @@ Result<void> Client::authenticate(std::chrono::milliseconds timeout) {
   req.headers = {"Content-Type: application/json"};
   req.timeout = timeout;
   auto r = unary_->send(req);
-  if (!r) return fail(Failure::Unreachable, r.error().message);
+  if (!r) return fail(unary_->refused() ? Failure::Refused : Failure::Unreachable, r.error().message);
   try {
     json j = json::parse(r->body);
     if (j.contains("error"))
@@ -236,6 +236,7 @@ Result<void> Client::authenticate(std::chrono::milliseconds timeout) {
 Result<transport::Response> Client::post(const std::string& path, const std::string& body,
                                          std::chrono::milliseconds timeout) {
   std::string last_error;
+  bool all_refused = true;
   // Each endpoint once, starting with the one that worked last.
   for (std::size_t tried = 0; tried < options_.endpoints.size(); ++tried) {
     bool renewed = false;
@@ -243,7 +244,8 @@ Result<transport::Response> Client::post(const std::string& path, const std::str
       if (!options_.username.empty() && token_.empty()) {
         auto a = authenticate(timeout);
         if (!a) {
-          if (last_failure_ != Failure::Unreachable) return a.error();
+          if (last_failure_ != Failure::Unreachable && last_failure_ != Failure::Refused) return a.error();
+          all_refused = all_refused && unary_->refused();
           last_error = a.error().message;
           break;  // next endpoint
         }
@@ -256,6 +258,7 @@ Result<transport::Response> Client::post(const std::string& path, const std::str
       req.timeout = timeout;
       auto r = unary_->send(req);
       if (!r) {
+        all_refused = all_refused && unary_->refused();
         last_error = r.error().message;
         break;  // next endpoint
       }
@@ -270,7 +273,7 @@ Result<transport::Response> Client::post(const std::string& path, const std::str
     current_ = (current_ + 1) % options_.endpoints.size();
     token_.clear();  // tokens are per member
   }
-  return fail(Failure::Unreachable, last_error);
+  return fail(all_refused ? Failure::Refused : Failure::Unreachable, last_error);
 }
 
 Result<RangeResult> Client::range(const std::string& key, const std::string& end, std::int64_t revision,
@@ -305,7 +308,8 @@ Result<void> Client::watch(const std::string& key, const std::string& end, std::
   if (!options_.username.empty() && token_.empty()) {
     auto a = authenticate(options_.request_timeout);
     if (!a) {
-      if (last_failure_ == Failure::Unreachable) current_ = (current_ + 1) % options_.endpoints.size();
+      if (last_failure_ == Failure::Unreachable || last_failure_ == Failure::Refused)
+        current_ = (current_ + 1) % options_.endpoints.size();
       return a.error();
     }
   }
@@ -333,7 +337,7 @@ Result<void> Client::watch(const std::string& key, const std::string& end, std::
   if (!status) {
     current_ = (current_ + 1) % options_.endpoints.size();  // fail over for the next try
     token_.clear();
-    return fail(Failure::Unreachable, status.error().message);
+    return fail(streaming_->refused() ? Failure::Refused : Failure::Unreachable, status.error().message);
   }
   if (!line_error.empty()) {
     Failure kind = line_error.find("auth") != std::string::npos ? Failure::Unauthorised : Failure::Protocol;

@@ -51,7 +51,10 @@ Result<RangeResult> parse_range(std::string_view body);
 Result<WatchResponse> parse_watch_line(std::string_view line);
 
 // Why a call failed (beside the message).
-enum class Failure { None, Unreachable, Unauthorised, Compacted, Protocol };
+// Refused: every endpoint refused the connection (ECONNREFUSED: nothing listens, the
+// server is restarting); Unreachable: anything else that got no answer (timeout, reset,
+// TLS), e.g. a partition.
+enum class Failure { None, Refused, Unreachable, Unauthorised, Compacted, Protocol };
 
 class Client {
  public:

@@ -98,6 +98,7 @@ class EtcdSourceImpl final : public EtcdSource {
     if (!options_.logger.empty()) log_ = spdlog::get(options_.logger);
     if (!log_) log_ = spdlog::default_logger();
     client_ = std::make_unique<etcd_wire::Client>(options_);
+    for (const auto& e : options_.endpoints) server_ += e + ' ';
   }
   ~EtcdSourceImpl() override { stop(); }
 
@@ -252,6 +253,13 @@ class EtcdSourceImpl final : public EtcdSource {
         rest.remove_prefix(slash + 1);
       }
       if (segments.empty()) continue;  // the prefix itself ("/app/") holds no leaf
+      // "/app/db.host" would read as db.host, the path of "/app/db/host": two etcd keys, one
+      // dotted key. Rejected rather than mapped (an escape would be a dotted key nobody
+      // types); '/' is how etcd nests.
+      for (const auto& seg : segments)
+        if (seg.find('.') != std::string::npos)
+          return Error{fmt::format("{}{}: the key segment \"{}\" contains '.', which would read as a nested key; "
+                                   "nest with '/' (revision {})", base, key, seg, applied_)};
       std::string dotted;
       Node* cur = &root;
       for (std::size_t i = 0; i < segments.size(); ++i) {
@@ -370,6 +378,64 @@ class EtcdSourceImpl final : public EtcdSource {
     link_problem_ = std::move(p);
   }
 
+  // Failed tries back off (EtcdOptions: full jitter, doubling; a refused connection early
+  // in an outage on the short schedule), and any source of this process on the same
+  // endpoints that gets through first wakes the others (Worker::announce_back): with 200
+  // watchers, one lucky early retry brings the rest back within rejoin_spread instead of
+  // at their own doubled windows, seconds later. False: stop() came.
+  //
+  // Peers: grpc's connection backoff has one schedule for every failure, so a client can
+  // sit in a long backoff after its server is back (grpc-java's resetConnectBackoff() is
+  // the escape jetcd users reach for); retrying refusals at once instead is the tight loop
+  // etcd's clientv3 watch once had. Hence: refusals jittered and capped, and only early in
+  // an outage; and the wake-up plays the part of resetConnectBackoff() for a process's
+  // sources, spread out.
+  //
+  // The short schedule counts its own attempts: a restart's many refused tries must not
+  // have doubled the full backoff by the time a try times out (an etcd that listens
+  // before it serves), or that one timeout would wait up to backoff_max.
+  bool back_off(int& attempt) {
+    const bool refused = client_->last_failure() == Failure::Refused;
+    const auto now = Clock::now();
+    if (!outage_began_) outage_began_ = now;
+    const bool restarting = refused && now - *outage_began_ < options_.restart_grace;
+    const auto delay = restarting ? transport::full_jitter(refused_attempt_++, options_.backoff_initial,
+                                                           std::min(options_.backoff_max, options_.refused_backoff_max))
+                                  : transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max);
+    {
+      std::lock_guard l(mu_);
+      ++stats_.retries;
+      if (refused) ++stats_.refused_retries;
+    }
+    switch (worker_.backoff(delay, server_)) {
+      case transport::Worker::Slept::Stopping: return false;
+      case transport::Worker::Slept::Full: woken_ = false; return true;
+      case transport::Worker::Slept::Woken: break;
+    }
+    {
+      std::lock_guard l(mu_);
+      ++stats_.woken;
+    }
+    woken_ = true;
+    return sleep_for(transport::uniform_delay(options_.rejoin_spread));
+  }
+
+  // A try went through after failures: tell the others (unless we only followed someone's
+  // news ourselves: one announcement per recovery is enough). False: stop() came.
+  //
+  // A source that found etcd back by itself also waits its own random delay in [0,
+  // rejoin_spread) before its watch, as the woken ones did before their probe: a starting
+  // etcd accepts connections before it serves them, and the probes it held then all
+  // succeed at the same moment; without this delay they would reconnect as one herd.
+  bool reached() {
+    const bool found_it = outage_began_ && !woken_;
+    outage_began_.reset();
+    woken_ = false;
+    if (!found_it) return true;
+    transport::Worker::announce_back(server_);
+    return sleep_for(transport::uniform_delay(options_.rejoin_spread));
+  }
+
   void run() {
     int attempt = 0;
     bool first_stream = true;
@@ -395,14 +461,18 @@ class EtcdSourceImpl final : public EtcdSource {
           }
           if (!logged_outage) log_->warn("config: {}", *problem());
           logged_outage = true;
-          if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
+          if (!back_off(attempt)) break;
           continue;
         }
         notify();
+        if (!reached()) break;
       }
-      if (!first_stream && attempt > 0 && !probe()) {
-        if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
-        continue;
+      if (!first_stream && (attempt > 0 || refused_attempt_ > 0)) {
+        if (!probe()) {
+          if (!back_off(attempt)) break;
+          continue;
+        }
+        if (!reached()) break;
       }
       if (!first_stream) {
         std::lock_guard l(mu_);
@@ -412,9 +482,9 @@ class EtcdSourceImpl final : public EtcdSource {
       const auto started = Clock::now();
       std::string why;
       bool resync = false;
-      auto r = watch_once(why, resync, logged_outage, attempt);
+      auto r = watch_once(why, resync, logged_outage);
       if (worker_.stopping()) break;
-      if (Clock::now() - started >= options_.healthy_after) attempt = 0;
+      if (Clock::now() - started >= options_.healthy_after) attempt = refused_attempt_ = 0;
       if (resync) {
         std::lock_guard l(mu_);
         need_range_ = true;
@@ -424,7 +494,7 @@ class EtcdSourceImpl final : public EtcdSource {
       set_link_problem(fmt::format("{}: watch lost ({}); reconnecting", name(), why));
       if (!logged_outage) log_->warn("config: {}", *problem());
       logged_outage = true;
-      if (!sleep_for(transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max))) break;
+      if (!back_off(attempt)) break;
     }
   }
 
@@ -443,7 +513,7 @@ class EtcdSourceImpl final : public EtcdSource {
   }
 
   // One watch stream from applied+1 until it dies (why) or needs a re-read (resync).
-  Result<void> watch_once(std::string& why, bool& resync, bool& logged_outage, int& attempt) {
+  Result<void> watch_once(std::string& why, bool& resync, bool& logged_outage) {
     std::int64_t from;
     {
       std::lock_guard l(mu_);
@@ -522,7 +592,6 @@ class EtcdSourceImpl final : public EtcdSource {
       }
       return Next::Continue;
     };
-    (void)attempt;
     auto r = client_->watch(key_, end_, from, on_response, tick);
     if (!r) return r;
     if (why.empty() && !resync) why = "the stream ended";
@@ -576,6 +645,12 @@ class EtcdSourceImpl final : public EtcdSource {
   std::int64_t built_revision_ = -1;
   std::optional<Node> last_good_;
   std::int64_t cache_revision_ = -1;
+
+  // The watch thread's outage state (run() only).
+  std::string server_;                              // the endpoints: Worker::backoff's key
+  std::optional<Clock::time_point> outage_began_;  // the first failed try since etcd last answered
+  bool woken_ = false;                              // the last backoff was cut short by another source
+  int refused_attempt_ = 0;                         // tries on the short (refused) schedule
 
   std::function<void()> changed_;
   transport::Worker worker_;  // last: stopped (joined) before the state above goes

@@ -173,8 +173,9 @@ class HttpSourceImpl final : public HttpSource {
 
   std::chrono::milliseconds jittered_interval() {
     const double j = std::clamp(options_.jitter, 0.0, 1.0);
-    const auto span = std::chrono::milliseconds(static_cast<std::int64_t>(options_.interval.count() * 2 * j));
-    const auto base = std::chrono::milliseconds(static_cast<std::int64_t>(options_.interval.count() * (1 - j)));
+    const auto interval = static_cast<double>(options_.interval.count());
+    const auto span = std::chrono::milliseconds(static_cast<std::int64_t>(interval * 2 * j));
+    const auto base = std::chrono::milliseconds(static_cast<std::int64_t>(interval * (1 - j)));
     return base + (span.count() > 0 ? transport::full_jitter(0, span + 1ms, span + 1ms) : 0ms);
   }
 

@@ -57,6 +57,10 @@ class Transport {
   // From any thread: makes the current and every later send()/stream() return an Error
   // promptly ("interrupted"). Used by Source::stop().
   virtual void interrupt() = 0;
+  // True when the last send()/stream() failed because the server's host refused the
+  // connection (ECONNREFUSED: the host is up and nothing listens on the port, i.e. the
+  // server is restarting), as opposed to a timeout, a reset or a TLS failure. Calling thread.
+  virtual bool refused() const = 0;
 };
 
 // libcurl (one multi handle per Transport, so interrupt() wakes it at once).
@@ -69,12 +73,15 @@ namespace relive::config::transport {
 // Reconnect delay with full jitter: uniformly in [0, min(cap, initial * 2^attempt)), so
 // that a fleet that lost its server at the same moment comes back spread out.
 std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds initial, std::chrono::milliseconds cap);
+// Uniformly in [0, below).
+std::chrono::milliseconds uniform_delay(std::chrono::milliseconds below);
 
 // The one background thread of a remote source: started by Source::start(), stopped (and
 // joined) by Source::stop(), with a sleep that stop() cuts short. In a fork() child the
 // parent's thread does not exist: start() then forgets it (never joins it) and starts anew.
 class Worker {
  public:
+  enum class Slept { Full, Woken, Stopping };
   ~Worker() { stop({}); }
   // Runs body on a new thread unless one runs already (in this process).
   void start(std::function<void()> body);
@@ -83,6 +90,14 @@ class Worker {
   bool stopping() const { return stopping_.load(); }
   // Sleeps up to d; false if stop() came first.
   bool sleep_for(std::chrono::milliseconds d);
+  // A reconnect backoff: sleeps up to d, cut short when stop() comes (Stopping) or when
+  // another Worker of this process calls announce_back(server) meanwhile (Woken).
+  Slept backoff(std::chrono::milliseconds d, const std::string& server);
+  // "server is back": wakes every Worker of this process sleeping in backoff() on it. The
+  // sources sharing a server then need only one of them to find it back; each woken one
+  // waits a small random delay of its own before it reconnects, so they come back spread
+  // out, not as a herd. Any thread.
+  static void announce_back(const std::string& server);
   // True in a fork() child whose parent had started the thread (the caller then replaces
   // whatever the old thread was using before start()).
   bool inherited() const;
@@ -91,6 +106,7 @@ class Worker {
   std::unique_ptr<std::thread> thread_;
   int pid_ = 0;
   std::atomic<bool> stopping_{false};
+  bool woken_ = false;  // under mu_: announce_back() came during backoff()
   std::mutex mu_;
   std::condition_variable cv_;
 };

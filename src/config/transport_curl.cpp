@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -108,9 +109,12 @@ class CurlTransport final : public Transport {
     curl_multi_wakeup(multi_);
   }
 
+  bool refused() const override { return refused_; }
+
  private:
   Result<void> run(const Request& request, Transfer& t, const std::function<Next()>* tick, bool stream) {
     const std::string what = fmt::format("{} {}", request.method, request.url);
+    refused_ = false;
     if (interrupted_.load()) return Error{what + ": interrupted"};
     CURL* easy = curl_easy_init();
     if (!easy) return Error{what + ": cannot create a libcurl handle"};
@@ -155,6 +159,11 @@ class CurlTransport final : public Transport {
       curl_multi_poll(multi_, nullptr, 0, kTickMs, nullptr);
     }
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t.response.status);
+    if (result == CURLE_COULDNT_CONNECT) {
+      long os_errno = 0;
+      curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+      refused_ = os_errno == ECONNREFUSED;
+    }
     curl_multi_remove_handle(multi_, easy);
     curl_easy_cleanup(easy);
     curl_slist_free_all(headers);
@@ -171,6 +180,7 @@ class CurlTransport final : public Transport {
   TlsOptions tls_;
   CURLM* multi_ = nullptr;
   std::atomic<bool> interrupted_{false};
+  bool refused_ = false;  // the last run()'s connection was refused (calling thread only)
 };
 
 }  // namespace

@@ -55,7 +55,7 @@ std::string b64(std::string_view in) {
   }
   if (i < in.size()) {
     unsigned v = (unsigned char)in[i] << 16;
-    if (i + 1 < in.size()) v |= (unsigned char)in[i + 1] << 8;
+    if (i + 1 < in.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
     out += a[v >> 18 & 63]; out += a[v >> 12 & 63];
     out += i + 1 < in.size() ? a[v >> 6 & 63] : '=';
     out += '=';
@@ -304,7 +304,7 @@ void Partition::run() {
     }
     for (size_t i = 0; i < polled; ++i) {
       bool dead = false;
-      for (int side = 0; side < 2 && !dead; ++side) {
+      for (size_t side = 0; side < 2 && !dead; ++side) {
         const pollfd& p = fds[2 + 2 * i + side];
         if (!p.revents) continue;
         int from = side == 0 ? pairs[i].first : pairs[i].second;

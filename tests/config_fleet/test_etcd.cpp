@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <mutex>
+#include <thread>
 
 #include "fleet_support.hpp"
 #include "relive/config_remote.hpp"
@@ -343,6 +344,132 @@ TEST(FleetEtcd, FailsOverToTheNextEndpoint) {
   ASSERT_TRUE(c) << c.error().message;
   etcd.put("/app/a", "2");
   ASSERT_TRUE(eventually([&] { return has(*c, "a", "2"); }, 15s));
+}
+
+TEST(FleetEtcd, DottedKeySegmentIsRejectedNamingKeyAndRevisionAndKeepsLastGood) {
+  Etcd etcd;
+  etcd.put("/app/db/host", "a");
+  auto c = cfg::Config::open(with({cfg::etcd(fast(etcd.endpoint(), "/app/"))}));
+  ASSERT_TRUE(c) << c.error().message;
+  // /app/db.host would read as db.host, which /app/db/host already is.
+  const auto rev = etcd.put("/app/db.host", "b");
+  ASSERT_TRUE(eventually([&] { return c->status().error.has_value(); }, 15s));
+  const std::string e = *c->status().error;
+  EXPECT_NE(e.find("/app/db.host: the key segment \"db.host\" contains '.'"), std::string::npos) << e;
+  EXPECT_NE(e.find("revision " + std::to_string(rev)), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_TRUE(has(*c, "db.host", "a"));  // the last good version stays
+  etcd.del("/app/db.host");
+  etcd.put("/app/db/host", "c");
+  ASSERT_TRUE(eventually([&] { return has(*c, "db.host", "c"); }, 15s));
+  EXPECT_TRUE(eventually([&] { return !c->status().error.has_value(); }, 15s));
+  // At the first load, the same error fails open().
+  auto again = cfg::Config::open(with({cfg::etcd(fast(etcd.endpoint(), "/app/"))}));
+  ASSERT_TRUE(again) << again.error().message;
+  etcd.put("/other/x.y", "1");
+  auto bad = cfg::Config::open(with({cfg::etcd(fast(etcd.endpoint(), "/other/"))}));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("/other/x.y"), std::string::npos) << bad.error().message;
+}
+
+// etcd SIGKILLed and down: every try is refused (nothing listens on its port), which is a
+// restart, not a partition: the short schedule (here capped at 50 ms) retries often. The
+// full backoff from 500 ms (0.5, 1, 2, 4, 8 s windows...) would need about a minute for
+// the retries counted here.
+TEST(FleetEtcd, RefusedConnectionRetriesOnTheShortScheduleAndResumes) {
+  Etcd etcd;
+  etcd.put("/app/counter", "0");
+  auto o = fast(etcd.endpoint(), "/app/");
+  o.backoff_initial = 500ms;
+  o.backoff_max = 30s;
+  o.refused_backoff_max = 50ms;
+  auto source = cfg::etcd(o);
+  auto c = cfg::Config::open(with({source}));
+  ASSERT_TRUE(c) << c.error().message;
+  CounterLog log;
+  log.follow(*c);
+  for (int i = 1; i <= 10; ++i) etcd.put("/app/counter", std::to_string(i));
+  ASSERT_TRUE(eventually([&] { return has(*c, "counter", "10"); }, 15s));
+  etcd.kill();
+  ASSERT_TRUE(eventually([&] { return source->stats().refused_retries >= 20; }, 20s))
+      << source->stats().refused_retries << " refused retries of " << source->stats().retries;
+  etcd.start();
+  for (int i = 11; i <= 20; ++i) etcd.put("/app/counter", std::to_string(i));
+  ASSERT_TRUE(eventually([&] { return has(*c, "counter", "20"); }, 15s));
+  ASSERT_TRUE(eventually([&] { return c->status().source_problems.empty(); }, 15s));
+  log.expect_increasing();
+  const auto s = source->stats();
+  EXPECT_EQ(s.full_reads, 1u) << "resumed from the applied revision, not re-read";
+  EXPECT_EQ(s.revision, etcd.revision());
+}
+
+// A partition (the forwarder drops every connection: no refusal, etcd itself is fine) gets
+// the full backoff even with a tiny refused schedule: few tries while it lasts.
+TEST(FleetEtcd, PartitionStillBacksOffFully) {
+  Etcd etcd;
+  etcd.put("/app/a", "1");
+  Partition link(etcd.port());
+  auto o = fast("http://127.0.0.1:" + std::to_string(link.port()), "/app/");
+  o.backoff_initial = 200ms;
+  o.backoff_max = 30s;
+  o.refused_backoff_max = 1ms;  // were a partition taken for a restart: hundreds of tries
+  auto source = cfg::etcd(o);
+  auto c = cfg::Config::open(with({source}));
+  ASSERT_TRUE(c) << c.error().message;
+  link.cut();
+  ASSERT_TRUE(eventually([&] { return source->stats().retries >= 1; }, 15s));
+  const auto before = source->stats().retries;
+  std::this_thread::sleep_for(3s);  // the window the tries are counted in
+  const auto s = source->stats();
+  // Windows 0.2, 0.4, 0.8, 1.6, 3.2 s...: about 4 tries in 3 s, at most a few more.
+  EXPECT_LE(s.retries - before, 8u) << s.retries - before << " tries in 3 s";
+  EXPECT_EQ(s.refused_retries, 0u);
+  link.heal();
+  etcd.put("/app/a", "2");
+  ASSERT_TRUE(eventually([&] { return has(*c, "a", "2"); }, 30s));
+  EXPECT_EQ(source->stats().full_reads, 1u);
+}
+
+// Several sources of one process on one etcd: the first whose retry gets through wakes
+// the others from their (here long) backoff; each then reconnects after its own small
+// random delay. Counted, not timed: how many backoffs were cut short.
+TEST(FleetEtcd, OneSourceFindingEtcdBackWakesTheOthers) {
+  Etcd etcd;
+  etcd.put("/app/v", "0");
+  std::vector<std::shared_ptr<cfg::EtcdSource>> sources;
+  std::vector<std::unique_ptr<cfg::Config>> configs;
+  // Six: etcd.start() forks while they are open, and the Configs' fork handlers then hold
+  // all their locks at once (ThreadSanitizer's deadlock detector tracks at most 64).
+  for (int i = 0; i < 6; ++i) {
+    auto o = fast(etcd.endpoint(), "/app/");
+    o.backoff_initial = 4s;
+    o.backoff_max = 30s;
+    o.refused_backoff_max = 30s;  // no short schedule: only the wake-up brings them back early
+    o.rejoin_spread = 300ms;
+    sources.push_back(cfg::etcd(o));
+    auto c = cfg::Config::open(with({sources.back()}));
+    ASSERT_TRUE(c) << c.error().message;
+    configs.push_back(std::make_unique<cfg::Config>(std::move(*c)));
+  }
+  etcd.kill();
+  ASSERT_TRUE(eventually([&] {
+    for (auto& c : configs)
+      if (c->status().source_problems.empty()) return false;
+    return true;
+  }, 15s));
+  etcd.start();
+  etcd.put("/app/v", "1");
+  ASSERT_TRUE(eventually([&] {
+    for (auto& c : configs)
+      if (!has(*c, "v", "1")) return false;
+    return true;
+  }, 60s));
+  std::uint64_t woken = 0;
+  for (auto& s : sources) {
+    woken += s->stats().woken;
+    EXPECT_EQ(s->stats().full_reads, 1u);
+  }
+  EXPECT_GE(woken, 1u) << "no source was woken by another's reconnect";
 }
 
 }  // namespace

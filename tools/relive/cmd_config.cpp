@@ -101,12 +101,20 @@ void add_source_flags(CLI::App& sub, SourceFlags& flags) {
   sub.add_option("--set", flags.sets, "Override KEY=VALUE (repeatable; highest precedence)");
   sub.add_option("--secret", flags.secrets, "Also hide keys matching GLOB as *** (repeatable)");
   sub.add_flag("--etcd-document", flags.etcd_document, "etcd://HOST:PORT/KEY names one key holding a JSON/YAML/TOML document");
-  sub.add_option("--etcd-user", flags.etcd_user, "etcd USER or USER:PASSWORD (default $ETCDCTL_USER)");
-  sub.add_option("--etcd-password", flags.etcd_password, "etcd password (default $ETCDCTL_PASSWORD)");
-  sub.add_option("--etcd-cacert", flags.etcd_cacert, "CA bundle for etcd over https (default $ETCDCTL_CACERT)");
-  sub.add_option("--etcd-cert", flags.etcd_cert, "Client certificate for etcd (default $ETCDCTL_CERT)");
-  sub.add_option("--etcd-key", flags.etcd_key, "Its private key (default $ETCDCTL_KEY)");
-  sub.add_option("--etcd-cache", flags.etcd_cache, "Cache file: start from it while etcd is down");
+  // The etcdctl-like string options (each overrides the ETCDCTL_* variable it names).
+  const struct {
+    const char* name;
+    std::string* into;
+    const char* help;
+  } etcd_strings[] = {
+      {"--etcd-user", &flags.etcd_user, "etcd USER or USER:PASSWORD (default $ETCDCTL_USER)"},
+      {"--etcd-password", &flags.etcd_password, "etcd password (default $ETCDCTL_PASSWORD)"},
+      {"--etcd-cacert", &flags.etcd_cacert, "CA bundle for etcd over https (default $ETCDCTL_CACERT)"},
+      {"--etcd-cert", &flags.etcd_cert, "Client certificate for etcd (default $ETCDCTL_CERT)"},
+      {"--etcd-key", &flags.etcd_key, "Its private key (default $ETCDCTL_KEY)"},
+      {"--etcd-cache", &flags.etcd_cache, "Cache file: start from it while etcd is down"},
+  };
+  for (const auto& o : etcd_strings) sub.add_option(o.name, *o.into, o.help);
   sub.add_flag("--http-long-poll", flags.http_long_poll, "http(s):// sources use Consul blocking queries (?index=N&wait=...)");
   sub.add_option("--http-interval", flags.http_interval, "Polling interval of http(s):// sources (default 30s)");
 }
@@ -259,27 +267,22 @@ int run_config(int argc, char** argv) {
   CLI::App app{"Check, show and follow a layered configuration (JSON, YAML, TOML)", "relive config"};
   app.require_subcommand(1);
 
-  SourceFlags check_flags;
-  bool check_json = false;
-  bool check_quiet = false;
-  auto* check = app.add_subcommand("check", "Validate; print the merged result; exit 1 on error");
-  add_source_flags(*check, check_flags);
-  check->add_flag("--json", check_json, "Print the merged result as JSON");
-  check->add_flag("-q,--quiet", check_quiet, "Print only the verdict");
-
-  SourceFlags show_flags;
-  bool show_json = false;
-  bool explain = false;
-  auto* show = app.add_subcommand("show", "Print the merged configuration (secrets as ***)");
-  add_source_flags(*show, show_flags);
-  show->add_flag("--json", show_json, "As JSON");
+  // One subcommand runs: they share the source flags (files, --env, --set, --etcd-*,
+  // --http-*) and --json, added once here.
+  SourceFlags flags;
+  bool json = false, quiet = false, explain = false;
+  auto subcommand = [&](const char* name, const char* what, const char* json_help) {
+    auto* sub = app.add_subcommand(name, what);
+    add_source_flags(*sub, flags);
+    sub->add_flag("--json", json, json_help);
+    return sub;
+  };
+  auto* check = subcommand("check", "Validate; print the merged result; exit 1 on error", "Print the merged result as JSON");
+  check->add_flag("-q,--quiet", quiet, "Print only the verdict");
+  auto* show = subcommand("show", "Print the merged configuration (secrets as ***)", "As JSON");
   show->add_flag("--explain", explain, "Name the source (file:line:col, env var, override) of each key");
-
-  SourceFlags watch_flags;
-  bool watch_json = false;
-  auto* watch_cmd = app.add_subcommand("watch", "Print every new version as a diff as it happens");
-  add_source_flags(*watch_cmd, watch_flags);
-  watch_cmd->add_flag("--json", watch_json, "One JSON line per version: the changed keys, old and new values");
+  subcommand("watch", "Print every new version as a diff as it happens",
+             "One JSON line per version: the changed keys, old and new values");
 
   try {
     app.parse(argc, argv);
@@ -289,14 +292,14 @@ int run_config(int argc, char** argv) {
     std::fprintf(stderr, "relive config: %s (see relive config --help)\n", e.what());
     return kUsage;
   }
-  if (show_json && explain) {
+  if (json && explain) {
     std::fprintf(stderr, "relive config show: --explain and --json cannot be combined\n");
     return kUsage;
   }
   try {
-    if (*check) return check_or_show(check_flags, check_json, false, check_quiet, true);
-    if (*show) return check_or_show(show_flags, show_json, explain, false, false);
-    return watch(watch_flags, watch_json);
+    if (*check) return check_or_show(flags, json, false, quiet, true);
+    if (*show) return check_or_show(flags, json, explain, false, false);
+    return watch(flags, json);
   } catch (const std::exception& e) {  // a bug, but still one line and a non-zero exit
     std::fprintf(stderr, "relive config: %s\n", e.what());
     return kConfigError;
