@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "config_test_util.hpp"
 
@@ -140,6 +141,44 @@ TEST(ConfigForkScope, ForkInsideAResourceFactoryDoesNotDeadlock) {
     std::_Exit(1);
   }
   EXPECT_EQ(forks.load(), 2);
+}
+
+// Two threads fork at the same moment, one from inside a subscriber callback: neither may
+// wait for the other. The callback waits (bounded) until the other thread is inside fork()
+// — that is, its atfork handlers run — before it forks itself.
+TEST(ConfigForkScope, TwoThreadsForkingAtOnceOneInsideACallbackDoNotDeadlock) {
+  TempDir dir;
+  write_file(dir / "app.yaml", "n: 1\n");
+  auto cfg = Config::open(watching({file(dir / "app.yaml")}));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  std::atomic<bool> in_callback{false}, other_forking{false};
+  std::atomic<int> callback_child{-1}, other_child{-1};
+  auto fork_and_reap = [](std::atomic<int>& out) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(7);
+    int status = 0;
+    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) out = WEXITSTATUS(status);
+  };
+  auto sub = cfg->subscribe("n", [&](const Update&) {
+    in_callback = true;
+    // The other thread announces itself just before fork(); give it time to get inside.
+    for (int i = 0; i < 2000 && !other_forking.load(); ++i) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(50ms);
+    fork_and_reap(callback_child);
+  });
+  std::thread other([&] {
+    while (!in_callback.load()) std::this_thread::sleep_for(1ms);
+    other_forking = true;
+    fork_and_reap(other_child);
+  });
+  write_file(dir / "app.yaml", "n: 2\n");
+  if (!eventually([&] { return callback_child.load() == 7 && other_child.load() == 7; }, 20s)) {
+    ADD_FAILURE() << "two simultaneous fork() calls, one inside a callback, did not return (callback: "
+                  << callback_child.load() << ", other thread: " << other_child.load() << ")";
+    std::fflush(nullptr);
+    std::_Exit(1);  // a watchdog: the stuck threads would block ~Config and the join forever
+  }
+  other.join();
 }
 
 TEST(ConfigForkScope, AChildStartsTheConfigThreadsOnlyWhenItUsesTheConfig) {
