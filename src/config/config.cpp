@@ -549,24 +549,29 @@ struct Core {
   Result<std::vector<std::unique_ptr<watch::Watcher>>> open_watchers(const Interest& dirs) {
     std::vector<std::unique_ptr<watch::Watcher>> out;
     for (const auto& [dir, names] : dirs) {
-      watch::Options wo;
-      wo.roots = {dir};
-      wo.quiet = options.quiet;
-      // A reload is idempotent and cheap (identical content publishes nothing), so a long
-      // adaptive quiet period buys nothing here and only delays multi-step saves such as
-      // the ConfigMap swap.
-      wo.max_quiet = std::max(options.quiet, std::chrono::milliseconds(15));
-      wo.ignore.vcs_ignore = false;
-      wo.ignore.reloadignore = false;
-      wo.ignore.default_ignores = false;
-      wo.ignore.globs = rules_for(names);
-      auto logger = log;
-      wo.on_warning = [logger](const std::string& w) { logger->warn("config: watch: {}", w); };
-      auto w = watch::Watcher::open(std::move(wo));
+      auto w = watch::Watcher::open(watch_options(dir, names));
       if (!w) return Error{"config: cannot watch the configuration: " + w.error().message};
       out.push_back(std::move(*w));
     }
     return out;
+  }
+
+  // What the watcher of one directory of interest is opened with.
+  watch::Options watch_options(const fs::path& dir, const std::set<std::string>& names) const {
+    watch::Options wo;
+    wo.roots = {dir};
+    wo.quiet = options.quiet;
+    // A reload is idempotent and cheap (identical content publishes nothing), so a long
+    // adaptive quiet period buys nothing here and only delays multi-step saves such as
+    // the ConfigMap swap.
+    wo.max_quiet = std::max(options.quiet, std::chrono::milliseconds(15));
+    wo.ignore.vcs_ignore = false;
+    wo.ignore.reloadignore = false;
+    wo.ignore.default_ignores = false;
+    wo.ignore.globs = rules_for(names);
+    auto logger = log;
+    wo.on_warning = [logger](const std::string& w) { logger->warn("config: watch: {}", w); };
+    return wo;
   }
 
   Result<void> start_watching() {
@@ -737,6 +742,13 @@ void unsubscribe(Core& core, std::uint64_t id) {
     Holding d(core.dispatch_mu);  // after this, the callback never runs again
     remove();
   }
+}
+
+std::vector<watch::Options> watch_options_for(const Options& options) {
+  Core core(options);
+  std::vector<watch::Options> out;
+  for (const auto& [dir, names] : core.compute_interest()) out.push_back(core.watch_options(dir, names));
+  return out;
 }
 
 // --- fork -------------------------------------------------------------------------------
