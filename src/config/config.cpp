@@ -48,27 +48,143 @@ void unregister_for_fork(Core* core);
 
 using Interest = std::map<fs::path, std::set<std::string>>;
 
-// The Core mutexes the current thread holds while it runs code that is not ours (a
-// callback, a factory, a Source::load()): if that code calls fork(), prepare_fork() must not
-// wait for them (it would wait for itself), and the child's copy of this thread still holds
-// them and releases them as it unwinds.
+// fork() copies only the forking thread. So that the child never inherits one of our
+// data structures half-way through a change (or a lock that no thread of its own will ever
+// release), a fork waits until none of our threads is *running our code*; threads that are
+// waiting (for a lock, an event, a condition) or running user code (a callback, a resource
+// factory, a Source::load(), a binding's conversion) are not waited for, and until the fork
+// is done they stop at the gate before they touch our state again. prepare_fork() takes no
+// lock that such a thread may hold: two threads can fork at once, one of them from inside a
+// callback, and neither waits for the other. In the child, our locks that the forking
+// thread does not hold are re-initialised (their holders do not exist there), as glibc's
+// malloc does with its arena locks; what they protect is consistent, since no holder was
+// inside our code.
+class ForkGate {
+ public:
+  // This thread starts running our code: waits while a fork is being prepared.
+  void enter() {
+    std::unique_lock l(mu_);
+    cv_->wait(l, [&] { return !forking_; });
+    ++busy_;
+  }
+  // This thread stops running our code (it waits, or runs user code, or is done).
+  void leave() {
+    std::lock_guard l(mu_);
+    if (--busy_ == 0 && forking_) cv_->notify_all();
+  }
+  // Before fork(): from now on no thread enters our code; returns once none runs it but
+  // (when `self_busy`) the forking thread. Keeps mu_ locked until after the fork.
+  void prepare(bool self_busy) {
+    std::unique_lock l(mu_);
+    forking_ = true;
+    const int others_done = self_busy ? 1 : 0;
+    cv_->wait(l, [&] { return busy_ == others_done; });
+    l.release();
+  }
+  void parent() {
+    forking_ = false;
+    cv_->notify_all();
+    mu_.unlock();
+  }
+  // In the child only the forking thread exists.
+  void child(bool self_busy) {
+    forking_ = false;
+    busy_ = self_busy ? 1 : 0;
+    (void)cv_.release();  // may hold the state of waiters that do not exist here
+    cv_ = std::make_unique<std::condition_variable>();
+    mu_.unlock();
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<std::condition_variable> cv_ = std::make_unique<std::condition_variable>();
+  bool forking_ = false;
+  int busy_ = 0;  // threads running our code
+};
+
+ForkGate& fork_gate() {
+  static ForkGate* gate = new ForkGate;  // never destroyed: a thread may fork during exit
+  return *gate;
+}
+
+// How deep the current thread is in our code (nested Holding/OurCode scopes); 0 while it
+// runs user code. The thread counts as running our code while this is above 0.
+thread_local int our_depth = 0;
+// The Core mutexes the current thread holds (also while it runs user code): a fork from
+// that user code leaves them alone in the child, whose copy of this thread releases them
+// as it unwinds.
 thread_local std::vector<std::mutex*> held_by_this_thread;
 
+// A scope of our code that holds no lock but must not be cut by a fork (a thread start).
+class OurCode {
+ public:
+  OurCode() {
+    if (our_depth++ == 0) fork_gate().enter();
+  }
+  ~OurCode() {
+    if (--our_depth == 0) fork_gate().leave();
+  }
+  OurCode(const OurCode&) = delete;
+  OurCode& operator=(const OurCode&) = delete;
+};
+
+// Every lock of a Core (and of the fork registry) is taken through this: waiting for the
+// mutex does not count as running our code (its holder may be stopped at the gate, or be
+// in a callback that forks), holding it does.
 class Holding {
  public:
   explicit Holding(std::mutex& mu) : mu_(mu) {
+    if (our_depth > 0) fork_gate().leave();
     mu_.lock();
+    fork_gate().enter();
+    ++our_depth;
     held_by_this_thread.push_back(&mu_);
   }
   ~Holding() {
     held_by_this_thread.pop_back();
     mu_.unlock();
+    if (--our_depth == 0) fork_gate().leave();
   }
   Holding(const Holding&) = delete;
   Holding& operator=(const Holding&) = delete;
+  std::mutex& mutex() { return mu_; }
  private:
   std::mutex& mu_;
 };
+
+// Around a call of user code (which may fork, or block on anything): the thread does not
+// count as running our code meanwhile, and passes the gate again on its way back.
+class InUserCode {
+ public:
+  InUserCode() : saved_(our_depth) {
+    if (saved_ > 0) {
+      our_depth = 0;
+      fork_gate().leave();
+    }
+  }
+  ~InUserCode() {
+    if (saved_ > 0) {
+      fork_gate().enter();
+      our_depth = saved_;
+    }
+  }
+  InUserCode(const InUserCode&) = delete;
+  InUserCode& operator=(const InUserCode&) = delete;
+ private:
+  int saved_;
+};
+
+// cv.wait() under a Holding of its mutex: waiting is not running our code.
+template <class Pred>
+void wait_on(std::condition_variable& cv, Holding& held, Pred pred) {
+  std::unique_lock l(held.mutex(), std::adopt_lock);
+  while (!pred()) {
+    fork_gate().leave();
+    cv.wait(l);
+    fork_gate().enter();  // with the mutex held, like Holding's constructor
+  }
+  l.release();
+}
 
 struct Core {
   Options options;
@@ -76,11 +192,8 @@ struct Core {
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<SnapshotCell> cell;
 
-  // Lock order (also taken in this order by the fork handlers):
-  //   dispatch_mu, watch_mu, load_mu, subs_mu, queue_mu, status_mu.
-  // Each of our threads holds one of the first two whenever it is not waiting, so that at
-  // fork() none of them is half-way through a malloc or a log line: the child must not
-  // inherit a lock that no thread of its own will ever release (see prepare_fork()).
+  // Lock order: dispatch_mu, watch_mu, load_mu, subs_mu, queue_mu, status_mu. Each is
+  // taken through Holding (see ForkGate: the fork handlers take none of them).
   std::mutex dispatch_mu;  // held while callbacks run (so unsubscribe is final)
   std::mutex watch_mu;     // held while the watch thread reads events and reloads
   std::mutex load_mu;      // serializes loads, binding registration and publishing
@@ -145,7 +258,7 @@ struct Core {
   Result<std::vector<std::function<void()>>> rebuild_resources(const Snapshot& before, const Snapshot& next) {
     std::vector<ResourceHook> hooks;
     {
-      std::lock_guard s(subs_mu);
+      Holding s(subs_mu);
       hooks = resources;
     }
     std::vector<std::function<void()>> commits;
@@ -154,23 +267,28 @@ struct Core {
       Node new_section = section(next, hook.key);
       if (section(before, hook.key).same_value(new_section)) continue;
       try {
-        if (auto commit = hook.rebuild(new_section)) commits.push_back(std::move(commit));
+        std::function<void()> commit;
+        {
+          InUserCode user;
+          commit = hook.rebuild(new_section);
+        }
+        if (commit) commits.push_back(std::move(commit));
         rebuilt.push_back(hook.key);
       } catch (const std::exception& e) {
         if (options.reject_version_on_resource_failure) {
           std::string m = fmt::format("{}: rebuilding the resource failed: {}", hook.key, e.what());
-          std::lock_guard s(status_mu);
+          Holding s(status_mu);
           status.resource_error = m + "; keeping the previous version";
           return Error{m};
         }
         std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
                                     hook.key, next.version(), e.what());
         log->error("config: {}", m);
-        std::lock_guard s(status_mu);
+        Holding s(status_mu);
         status.resource_error = m;
       }
     }
-    std::lock_guard s(status_mu);
+    Holding s(status_mu);
     for (const auto& key : rebuilt)
       if (status.resource_error && status.resource_error->starts_with(key + ": ")) status.resource_error.reset();
     return commits;
@@ -184,6 +302,7 @@ struct Core {
       // the watch thread, and with it the process: it is this load's error.
       Result<Node> layer = Error{""};
       try {
+        InUserCode user;
         layer = source->load();
       } catch (const std::exception& e) {
         return Error{fmt::format("{}: loading failed: {}", source->name(), e.what())};
@@ -202,7 +321,12 @@ struct Core {
       Node section = merged.find(b.key) ? *merged.find(b.key) : Node::null();
       if (!merged.find(b.key)) NodeAccess::set_key(section, b.key);
       try {
-        bound.push_back(b.build(section));
+        std::shared_ptr<const void> value;
+        {
+          InUserCode user;
+          value = b.build(section);
+        }
+        bound.push_back(std::move(value));
       } catch (const TypeError& e) {
         return Error{describe(e)};
       } catch (const std::exception& e) {
@@ -214,7 +338,11 @@ struct Core {
                                          std::move(bound));
     for (const auto& validate : options.validators) {
       try {
-        auto ok = validate(next);
+        Result<void> ok = Error{""};
+        {
+          InUserCode user;
+          ok = validate(next);
+        }
         if (!ok) return Error{"rejected by a validator: " + ok.error().message};
       } catch (const TypeError& e) {
         return Error{"rejected by a validator: " + describe(e)};
@@ -229,7 +357,7 @@ struct Core {
     current = next;
     if (cell) {
       cell->publish(std::make_unique<const Snapshot>(next));
-      std::lock_guard q(queue_mu);
+      Holding q(queue_mu);
       queue.emplace_back(std::move(before), std::move(next));
       queue_cv->notify_one();
     }
@@ -246,7 +374,7 @@ struct Core {
     }
     if (first) {
       if (r) {
-        std::lock_guard s(status_mu);
+        Holding s(status_mu);
         status.version = current.version();
         status.loaded_at = current.loaded_at();
       }
@@ -254,7 +382,7 @@ struct Core {
     }
     std::string recovered_from;
     {
-      std::lock_guard s(status_mu);
+      Holding s(status_mu);
       ++status.reloads;
       if (r) {
         if (status.error) recovered_from = *status.error;
@@ -287,8 +415,8 @@ struct Core {
     for (;;) {
       std::pair<Snapshot, Snapshot> item;
       {
-        std::unique_lock q(queue_mu);
-        queue_cv->wait(q, [&] { return stopping || !queue.empty(); });
+        Holding q(queue_mu);
+        wait_on(*queue_cv, q, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) return;  // stopping and drained
         item = std::move(queue.front());
         queue.pop_front();
@@ -303,13 +431,14 @@ struct Core {
   void dispatch(const Snapshot& before, const Snapshot& after) {
     std::vector<Subscriber> subs;
     {
-      std::lock_guard s(subs_mu);
+      Holding s(subs_mu);
       subs = subscribers;
     }
     for (const auto& sub : subs) {
       auto changes = diff(before, after, sub.prefix);
       if (changes.empty()) continue;
       try {
+        InUserCode user;
         sub.callback(Update{after.version(), std::move(changes), after});
       } catch (const std::exception& e) {
         log->error("config: a callback for \"{}\" threw on version {}: {}", sub.prefix, after.version(), e.what());
@@ -324,6 +453,7 @@ struct Core {
   // (ASan's does, under its allocator's lock): the child would inherit that lock held.
   template <class Body>
   std::unique_ptr<std::thread> start_thread(Body body) {
+    OurCode ours;  // a fork waits until the new thread runs our code
     const unsigned before = threads_started.load();
     auto thread = std::make_unique<std::thread>([this, body] {
       threads_started.fetch_add(1);
@@ -341,7 +471,7 @@ struct Core {
 
   void stop_dispatcher() {
     {
-      std::lock_guard q(queue_mu);
+      Holding q(queue_mu);
       stopping = true;
       queue_cv->notify_all();
     }
@@ -419,24 +549,29 @@ struct Core {
   Result<std::vector<std::unique_ptr<watch::Watcher>>> open_watchers(const Interest& dirs) {
     std::vector<std::unique_ptr<watch::Watcher>> out;
     for (const auto& [dir, names] : dirs) {
-      watch::Options wo;
-      wo.roots = {dir};
-      wo.quiet = options.quiet;
-      // A reload is idempotent and cheap (identical content publishes nothing), so a long
-      // adaptive quiet period buys nothing here and only delays multi-step saves such as
-      // the ConfigMap swap.
-      wo.max_quiet = std::max(options.quiet, std::chrono::milliseconds(15));
-      wo.ignore.vcs_ignore = false;
-      wo.ignore.reloadignore = false;
-      wo.ignore.default_ignores = false;
-      wo.ignore.globs = rules_for(names);
-      auto logger = log;
-      wo.on_warning = [logger](const std::string& w) { logger->warn("config: watch: {}", w); };
-      auto w = watch::Watcher::open(std::move(wo));
+      auto w = watch::Watcher::open(watch_options(dir, names));
       if (!w) return Error{"config: cannot watch the configuration: " + w.error().message};
       out.push_back(std::move(*w));
     }
     return out;
+  }
+
+  // What the watcher of one directory of interest is opened with.
+  watch::Options watch_options(const fs::path& dir, const std::set<std::string>& names) const {
+    watch::Options wo;
+    wo.roots = {dir};
+    wo.quiet = options.quiet;
+    // A reload is idempotent and cheap (identical content publishes nothing), so a long
+    // adaptive quiet period buys nothing here and only delays multi-step saves such as
+    // the ConfigMap swap.
+    wo.max_quiet = std::max(options.quiet, std::chrono::milliseconds(15));
+    wo.ignore.vcs_ignore = false;
+    wo.ignore.reloadignore = false;
+    wo.ignore.default_ignores = false;
+    wo.ignore.globs = rules_for(names);
+    auto logger = log;
+    wo.on_warning = [logger](const std::string& w) { logger->warn("config: watch: {}", w); };
+    return wo;
   }
 
   Result<void> start_watching() {
@@ -453,6 +588,7 @@ struct Core {
     // A push source (etcd) calls back from its own thread: reload under watch_mu like the
     // watch thread, so a fork never lands in the middle of it.
     for (const auto& s : options.sources) {
+      InUserCode user;
       s->start([this] {
         Holding w(watch_mu);
         (void)reload();
@@ -547,7 +683,7 @@ struct Core {
   // execs never pays for them), then one reload catches what changed since the fork.
   void restart_if_forked() {
     if (!needs_restart.load(std::memory_order_relaxed)) return;
-    std::lock_guard r(restart_mu);
+    Holding r(restart_mu);
     if (!needs_restart.load(std::memory_order_relaxed)) return;
     restart_in_child();
     start_dispatcher();
@@ -567,10 +703,11 @@ Node section(const Snapshot& snapshot, const std::string& key) {
 
 Result<std::size_t> add_binding(Core& core, std::string key,
                                 std::function<std::shared_ptr<const void>(const Node&)> build) {
-  std::lock_guard l(core.load_mu);
+  Holding l(core.load_mu);
   std::shared_ptr<const void> value;
   Node sec = section(core.current, key);
   try {
+    InUserCode user;
     value = build(sec);
   } catch (const TypeError& e) {
     return Error{core.describe(e)};
@@ -588,7 +725,7 @@ Result<std::size_t> add_binding(Core& core, std::string key,
 }
 
 void add_resource(Core& core, std::string key, std::function<std::function<void()>(const Node&)> rebuild) {
-  std::lock_guard s(core.subs_mu);
+  Holding s(core.subs_mu);
   core.resources.push_back(ResourceHook{std::move(key), std::move(rebuild)});
 }
 
@@ -596,15 +733,22 @@ void log_error(Core& core, const std::string& message) { core.log->error("config
 
 void unsubscribe(Core& core, std::uint64_t id) {
   auto remove = [&] {
-    std::lock_guard s(core.subs_mu);
+    Holding s(core.subs_mu);
     std::erase_if(core.subscribers, [&](const Subscriber& sub) { return sub.id == id; });
   };
   if (core.dispatcher_id.load() == std::this_thread::get_id()) {
     remove();  // from inside a callback: dispatch_mu is ours already
   } else {
-    std::lock_guard d(core.dispatch_mu);  // after this, the callback never runs again
+    Holding d(core.dispatch_mu);  // after this, the callback never runs again
     remove();
   }
+}
+
+std::vector<watch::Options> watch_options_for(const Options& options) {
+  Core core(options);
+  std::vector<watch::Options> out;
+  for (const auto& [dir, names] : core.compute_interest()) out.push_back(core.watch_options(dir, names));
+  return out;
 }
 
 // --- fork -------------------------------------------------------------------------------
@@ -619,69 +763,42 @@ std::set<Core*>& registry() {
   return cores;
 }
 
-// The forking thread may be one of ours running user code (a callback that forks): the
-// locks it holds are skipped here (waiting for them would wait forever) and stay held by
-// the child's copy of that thread, which releases them as it returns.
-std::vector<std::mutex*>& skipped() {
-  static std::vector<std::mutex*> locks;  // registry_mu held from prepare to after-fork
-  return locks;
+// A fork waits only for threads inside our code (see ForkGate); it takes no Core lock.
+void prepare_fork() {
+  fork_gate().prepare(our_depth > 0);
 }
-void lock_unless_held(std::mutex& mu) {
-  if (std::find(held_by_this_thread.begin(), held_by_this_thread.end(), &mu) != held_by_this_thread.end()) {
-    skipped().push_back(&mu);
-    return;
-  }
-  mu.lock();
-}
-void unlock_unless_skipped(std::mutex& mu) {
-  if (std::find(skipped().begin(), skipped().end(), &mu) == skipped().end()) mu.unlock();
+void parent_after_fork() { fork_gate().parent(); }
+
+// Re-initialises a lock unless the forking thread holds it: its holder does not exist here.
+void reset_unless_held(std::mutex& mu) {
+  if (std::find(held_by_this_thread.begin(), held_by_this_thread.end(), &mu) != held_by_this_thread.end()) return;
+  new (&mu) std::mutex;
 }
 
-void prepare_fork() {
-  registry_mu().lock();
-  skipped().clear();
-  for (Core* c : registry()) {
-    lock_unless_held(c->dispatch_mu);
-    lock_unless_held(c->watch_mu);
-    lock_unless_held(c->load_mu);
-    c->subs_mu.lock();
-    c->queue_mu.lock();
-    c->status_mu.lock();
-  }
-}
-void unlock_all() {
-  for (Core* c : registry()) {
-    c->status_mu.unlock();
-    c->queue_mu.unlock();
-    c->subs_mu.unlock();
-    unlock_unless_skipped(c->load_mu);
-    unlock_unless_skipped(c->watch_mu);
-    unlock_unless_skipped(c->dispatch_mu);
-  }
-  skipped().clear();
-}
-void parent_after_fork() {
-  unlock_all();
-  registry_mu().unlock();
-}
 // Only bookkeeping here: no thread, no watcher, no allocation beyond what must be. The
-// Config starts again on its first use (Core::restart_if_forked()).
+// Config starts again on its first use (Core::restart_if_forked()). No thread could change
+// the registry since prepare_fork() (that takes the gate), so it is read without its lock.
 void child_after_fork() {
-  for (Core* c : registry()) c->needs_restart.store(true, std::memory_order_relaxed);
-  unlock_all();
-  registry_mu().unlock();
+  reset_unless_held(registry_mu());
+  for (Core* c : registry()) {
+    for (std::mutex* mu : {&c->dispatch_mu, &c->watch_mu, &c->load_mu, &c->subs_mu, &c->queue_mu, &c->status_mu,
+                           &c->restart_mu})
+      reset_unless_held(*mu);
+    c->needs_restart.store(true, std::memory_order_relaxed);
+  }
+  fork_gate().child(our_depth > 0);
 }
 }  // namespace
 
 void register_for_fork(Core* core) {
   static std::once_flag once;
   std::call_once(once, [] { pthread_atfork(prepare_fork, parent_after_fork, child_after_fork); });
-  std::lock_guard l(registry_mu());
+  Holding l(registry_mu());
   registry().insert(core);
 }
 
 void unregister_for_fork(Core* core) {
-  std::lock_guard l(registry_mu());
+  Holding l(registry_mu());
   registry().erase(core);
 }
 
@@ -736,7 +853,7 @@ std::shared_ptr<const SnapshotCell> Config::cell() const { return core_->cell; }
 
 Subscription Config::subscribe(std::string prefix, std::function<void(const Update&)> callback) {
   core_->restart_if_forked();
-  std::lock_guard s(core_->subs_mu);
+  detail::Holding s(core_->subs_mu);
   std::uint64_t id = core_->next_id++;
   core_->subscribers.push_back(detail::Subscriber{id, std::move(prefix), std::move(callback)});
   return Subscription(core_, id);
@@ -751,7 +868,7 @@ Status Config::status() const {
   core_->restart_if_forked();
   Status out;
   {
-    std::lock_guard s(core_->status_mu);
+    detail::Holding s(core_->status_mu);
     out = core_->status;
   }
   for (const auto& source : core_->options.sources)

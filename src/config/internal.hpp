@@ -4,6 +4,7 @@
 #include <string>
 
 #include "relive/config.hpp"
+#include "relive/watch.hpp"
 
 namespace relive::config {
 
@@ -43,5 +44,11 @@ void assign_keys(Node& root);
 std::string clock_time(std::chrono::system_clock::time_point t);
 // Text of a scalar as it would appear in a message ("\"fast\"" for strings).
 std::string quoted(const Node& n);
+
+namespace detail {
+// The watch engine's options for each directory a Config opened with `options` watches
+// (what Config::open() passes to watch::Watcher::open()); for tests of the watch scope.
+std::vector<watch::Options> watch_options_for(const Options& options);
+}  // namespace detail
 
 }  // namespace relive::config

@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "config_test_util.hpp"
+#include "relive/ignore.hpp"
+#include "../../src/config/internal.hpp"
 
 // ThreadSanitizer refuses to start threads after a multi-threaded fork unless told not to
 // (test_fork.cpp defines __tsan_default_options for this binary).
@@ -90,6 +93,37 @@ TEST(ConfigWatchScope, TheConfigDirectoryIsWatchedWithoutItsSubdirectories) {
   EXPECT_TRUE(eventually([&] { return cfg->get<int>("m", 0) == 2; }, 10s));
 }
 
+// A file next to the config that is open for writing (the service's own log) must not hold
+// back reloads: the watch engine holds a batch while a file *it watches* is being written,
+// so the config's watch must cover only the config files. Asserted on what the Config hands
+// the watch engine (deterministic, no timing): while the log is open and being written, its
+// rules keep the log and every subdirectory out, and keep the config file in.
+TEST(ConfigWatchScope, AFileBeingWrittenNextToTheConfigIsNotWatched) {
+  TempDir dir;
+  write_file(dir / "app.yaml", "n: 1\n");
+  for (int i = 0; i < 900; ++i) fs::create_directories(dir / ("sub" + std::to_string(i)));
+  std::ofstream log(dir / "app.log");
+  log << "a log line\n" << std::flush;  // open for writing for the whole test
+  auto plans = detail::watch_options_for(watching({file(dir / "app.yaml")}));
+  ASSERT_EQ(plans.size(), 1u) << "one watch: the config file's directory";
+  ASSERT_EQ(plans[0].roots.size(), 1u);
+  EXPECT_EQ(plans[0].roots[0], dir.path());
+  auto matcher = ignore::Matcher::open(dir.path(), plans[0].ignore);
+  ASSERT_TRUE(matcher) << matcher.error().message;
+  EXPECT_FALSE((*matcher)->ignored("app.yaml", false)) << "the config file itself must be watched";
+  EXPECT_TRUE((*matcher)->ignored("app.log", false)) << "a file being written next to the config holds reloads";
+  EXPECT_TRUE((*matcher)->ignored("sub7", true)) << "a subdirectory costs a watch and its files hold reloads";
+  EXPECT_TRUE((*matcher)->ignored("app.yaml.tmp", false));
+  // And the Config built from it still reloads while the log keeps being written.
+  auto cfg = Config::open(watching({file(dir / "app.yaml")}));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  write_file(dir / "app.yaml", "n: 2\n");
+  EXPECT_TRUE(eventually([&] {
+    log << "another line\n" << std::flush;
+    return cfg->get<int>("n", 0) == 2;
+  }, 10s));
+}
+
 // Number of threads of this process (/proc/self/status).
 int thread_count() {
   std::ifstream in("/proc/self/status");
@@ -140,6 +174,44 @@ TEST(ConfigForkScope, ForkInsideAResourceFactoryDoesNotDeadlock) {
     std::_Exit(1);
   }
   EXPECT_EQ(forks.load(), 2);
+}
+
+// Two threads fork at the same moment, one from inside a subscriber callback: neither may
+// wait for the other. The callback waits (bounded) until the other thread is inside fork()
+// — that is, its atfork handlers run — before it forks itself.
+TEST(ConfigForkScope, TwoThreadsForkingAtOnceOneInsideACallbackDoNotDeadlock) {
+  TempDir dir;
+  write_file(dir / "app.yaml", "n: 1\n");
+  auto cfg = Config::open(watching({file(dir / "app.yaml")}));
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  std::atomic<bool> in_callback{false}, other_forking{false};
+  std::atomic<int> callback_child{-1}, other_child{-1};
+  auto fork_and_reap = [](std::atomic<int>& out) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(7);
+    int status = 0;
+    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) out = WEXITSTATUS(status);
+  };
+  auto sub = cfg->subscribe("n", [&](const Update&) {
+    in_callback = true;
+    // The other thread announces itself just before fork(); give it time to get inside.
+    for (int i = 0; i < 2000 && !other_forking.load(); ++i) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(50ms);
+    fork_and_reap(callback_child);
+  });
+  std::thread other([&] {
+    while (!in_callback.load()) std::this_thread::sleep_for(1ms);
+    other_forking = true;
+    fork_and_reap(other_child);
+  });
+  write_file(dir / "app.yaml", "n: 2\n");
+  if (!eventually([&] { return callback_child.load() == 7 && other_child.load() == 7; }, 20s)) {
+    ADD_FAILURE() << "two simultaneous fork() calls, one inside a callback, did not return (callback: "
+                  << callback_child.load() << ", other thread: " << other_child.load() << ")";
+    std::fflush(nullptr);
+    std::_Exit(1);  // a watchdog: the stuck threads would block ~Config and the join forever
+  }
+  other.join();
 }
 
 TEST(ConfigForkScope, AChildStartsTheConfigThreadsOnlyWhenItUsesTheConfig) {
