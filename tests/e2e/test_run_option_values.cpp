@@ -51,5 +51,26 @@ TEST(RunOptionValues, EveryOptionWithAValueInTheHelpConsumesItWithoutDoubleDash)
   }
 }
 
+// And the other way round: a flag must not swallow what follows it (`--graceful --ready x`).
+TEST(RunOptionValues, NoFlagInTheHelpConsumesTheNextArgument) {
+  TempDir dir;
+  auto help = run_relive({"--help"}, dir.path());
+  ASSERT_EQ(help.status, 0) << help.output;
+  // "      --shell               run COMMAND ...": a long option, two spaces, the text.
+  std::regex flag(R"(\n\s+(?:-[A-Za-z], )?(--[a-z][a-z-]+)  )");
+  std::set<std::string> checked;
+  for (auto it = std::sregex_iterator(help.output.begin(), help.output.end(), flag); it != std::sregex_iterator(); ++it) {
+    const std::string name = (*it)[1];
+    if (name == "--help" || name == "--version" || !checked.insert(name).second) continue;
+    // If the flag took "--stop-mode" as its value, "group" would start the command and
+    // --stop-mode would lack its value.
+    auto r = run_relive({name, "--stop-mode", "group", "--version"}, dir.path());
+    EXPECT_EQ(r.status, 0) << name << ": " << r.output;
+  }
+  for (const char* expected : {"--shell", "--graceful", "--no-default-ignore", "--postpone"}) {
+    EXPECT_TRUE(checked.count(expected)) << expected << " not found in relive --help:\n" << help.output;
+  }
+}
+
 }  // namespace
 }  // namespace relive::test

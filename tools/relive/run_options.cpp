@@ -497,7 +497,7 @@ const std::vector<std::string>& run_options_with_value() {
     CliTargets t;
     declare_run_options(app, o, version, t);
     for (const CLI::Option* option : app.get_options()) {
-      if (option->get_type_size_max() <= 0) continue;  // a flag
+      if (option->get_expected_max() == 0) continue;  // a flag (CLI11 expects no value)
       for (const auto& n : option->get_snames()) out.push_back("-" + n);
       for (const auto& n : option->get_lnames()) out.push_back("--" + n);
     }
