@@ -6,30 +6,8 @@
 #   bench/burst_keys.sh                    # build/relive, 5M lines, 3 runs
 #   RELIVE=build-x/relive LINES=1000000 RUNS=5 bench/burst_keys.sh
 #   OLD_RELIVE=../main/build/relive bench/burst_keys.sh   # also the filter before this change
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RELIVE=${RELIVE:-build/relive}
-LINES=${LINES:-5000000}
-RUNS=${RUNS:-3}
-LOG=/tmp/relive-burst-keyed-${LINES}.log
-[[ -x $RELIVE ]] || { echo "burst_keys.sh: $RELIVE not built" >&2; exit 2; }
-if [[ ! -s $LOG ]]; then
-  /usr/bin/python3 bench/gen_keyed_log.py --lines "$LINES" > "$LOG.tmp.$$"
-  mv "$LOG.tmp.$$" "$LOG"
-fi
-measure() {
-  local walls=() cpus=()
-  local TIMEFORMAT='%R %U %S'
-  for ((i = 0; i < RUNS; i++)); do
-    local r
-    r=$( { time "$@" < "$LOG" > /dev/null; } 2>&1 )
-    read -r real user sys <<< "$r"
-    walls+=("$real")
-    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')")
-  done
-  local mid=$(( (RUNS + 1) / 2 ))
-  echo "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${mid}p") $(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "${mid}p")"
-}
+BENCH=burst_keys.sh GENERATOR=bench/gen_keyed_log.py LOG_KIND=keyed RUNS=${RUNS:-3}
+source "$(dirname "$0")/burst_common.sh"
 lines=$(wc -l < "$LOG")
 echo "log: $LOG, $lines lines; load $(cut -d' ' -f1 /proc/loadavg); median of $RUNS runs"
 echo "| filter | lines written | wall s | CPU s | M lines/s (CPU) |"

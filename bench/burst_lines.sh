@@ -1,43 +1,15 @@
 #!/usr/bin/env bash
 # Lines per second through `relive burst` (default presets) on a generated mixed log of
 # several million lines, beside `cat` as the floor (the cost of just moving the bytes).
-# Median of 5 runs each. The issue's target: >= 1 million lines per second.
+# Median of 5 runs each. The target: >= 1 million lines per second.
 #
 #   bench/burst_lines.sh                 # uses build/relive, 5M lines
 #   RELIVE=build-x/relive LINES=10000000 RUNS=5 bench/burst_lines.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RELIVE=${RELIVE:-build/relive}
-LINES=${LINES:-5000000}
-RUNS=${RUNS:-5}
-LOG=/tmp/relive-burst-mixed-${LINES}.log
-
-[[ -x $RELIVE ]] || { echo "burst_lines.sh: $RELIVE not built (set RELIVE=path/to/relive)" >&2; exit 2; }
-if [[ ! -s $LOG ]]; then
-  echo "generating $LOG ..." >&2
-  python3 bench/gen_mixed_log.py --lines "$LINES" > "$LOG.tmp.$$"
-  mv "$LOG.tmp.$$" "$LOG"
-fi
+BENCH=burst_lines.sh GENERATOR=bench/gen_mixed_log.py LOG_KIND=mixed RUNS=${RUNS:-5}
+source "$(dirname "$0")/burst_common.sh"
 lines=$(wc -l < "$LOG")
 bytes=$(stat -c %s "$LOG")
 out_lines=$("$RELIVE" burst < "$LOG" | wc -l)
-
-# Runs "$@" RUNS times (stdin from the log, stdout to /dev/null); prints the median wall
-# time and the median CPU time (user+sys), in seconds. On a loaded machine the CPU time is
-# the steadier figure: wall time there mostly measures waiting for a core.
-measure() {
-  local walls=() cpus=()
-  local TIMEFORMAT='%R %U %S'
-  for ((i = 0; i < RUNS; i++)); do
-    local r
-    r=$( { time "$@" < "$LOG" > /dev/null; } 2>&1 )
-    read -r real user sys <<< "$r"
-    walls+=("$real")
-    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')")
-  done
-  local mid=$(( (RUNS + 1) / 2 ))
-  echo "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${mid}p") $(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "${mid}p")"
-}
 
 cat "$LOG" > /dev/null  # warm the page cache
 read -r w_cat c_cat <<< "$(measure cat)"

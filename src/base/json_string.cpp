@@ -1,6 +1,6 @@
-#include "relive/json_string.hpp"
+#include "relive/internal/json_string.hpp"
 
-namespace relive {
+namespace relive::internal {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -34,4 +34,4 @@ std::string json_string(std::string_view text) {
   return out;
 }
 
-}  // namespace relive
+}  // namespace relive::internal

@@ -763,7 +763,7 @@ FilterStats LineFilter::stats() const {
   FilterStats s = impl_->stats;
   s.lines_buffered = impl_->lines_buffered;
   s.buffers = 0;
-  for (const auto& b : impl_->buffers) s.buffers += b.records.empty() ? 0 : 1;
+  for (const auto& b : impl_->buffers) s.buffers += b.records.empty() ? 0u : 1u;
   s.memory = impl_->memory;
   return s;
 }

@@ -22,7 +22,8 @@ std::atomic<uint64_t> next_logger_id{1};
 // Touched only by that thread (the Logger holds a reference just to own the memory).
 // Cache-line aligned so that two threads' ring positions never share a line.
 struct alignas(64) ThreadStateImpl : detail::ThreadState {
-  explicit ThreadStateImpl(const Options& options) : options(options), own(options.max_bytes, options.max_messages) {
+  explicit ThreadStateImpl(const Options& logger_options)
+      : options(logger_options), own(logger_options.max_bytes, logger_options.max_messages) {
     active = &own;
   }
   Options options;

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "internal.hpp"
-#include "relive/json_string.hpp"
+#include "relive/internal/json_string.hpp"
 
 namespace relive::config {
 
@@ -40,7 +40,7 @@ std::string format_double(double d) {
 
 void write_compact(std::string& out, const Node& n) {
   switch (n.kind()) {
-    case Node::Kind::String: append_json_string(out, n.as_string()); return;
+    case Node::Kind::String: relive::internal::append_json_string(out, n.as_string()); return;
     case Node::Kind::Array: {
       out += '[';
       bool first = true;
@@ -58,7 +58,7 @@ void write_compact(std::string& out, const Node& n) {
       for (const Node& c : n.children()) {
         if (!first) out += ',';
         first = false;
-        append_json_string(out, c.name());
+        relive::internal::append_json_string(out, c.name());
         out += ':';
         write_compact(out, c);
       }
@@ -132,7 +132,7 @@ std::string quoted(const Node& n) {
   switch (n.kind()) {
     case Node::Kind::String: {
       std::string s;
-      append_json_string(s, n.as_string());
+      relive::internal::append_json_string(s, n.as_string());
       return s;
     }
     case Node::Kind::Null: return "null";

@@ -427,10 +427,10 @@ Result<void> MatcherImpl::reload(std::string_view rel) {
     node_by_top_dir_.emplace(top_dir, node);
     // Directories at and below `dir` cached a chain without this node: forget them so the
     // next decision rebuilds their chain (their own rules files are kept in their nodes).
-    for (auto it = nearest_by_dir_.begin(); it != nearest_by_dir_.end();) {
-      const std::string& k = it->first;
+    for (auto cached = nearest_by_dir_.begin(); cached != nearest_by_dir_.end();) {
+      const std::string& k = cached->first;
       bool under = dir.empty() || k == dir || (k.size() > dir.size() && k.compare(0, dir.size(), dir) == 0 && k[dir.size()] == '/');
-      it = under ? nearest_by_dir_.erase(it) : std::next(it);
+      cached = under ? nearest_by_dir_.erase(cached) : std::next(cached);
     }
     last_valid_ = false;
   }

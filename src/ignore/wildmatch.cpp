@@ -17,7 +17,7 @@ bool is_glob_special(uchar c) { return c == '*' || c == '?' || c == '[' || c == 
 // POSIX classes over ASCII only, as git's own ctype table defines them (locale-free;
 // git's [:space:] is " \t\n\r", without \v and \f).
 bool class_matches(const uchar* name, int len, uchar c, bool* known) {
-  auto is = [&](const char* n) { return static_cast<int>(std::strlen(n)) == len && std::memcmp(name, n, len) == 0; };
+  auto is = [&](const char* n) { return static_cast<int>(std::strlen(n)) == len && std::memcmp(name, n, static_cast<size_t>(len)) == 0; };  // len >= 0: equal to a strlen
   const bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
   const bool graph = c >= 0x21 && c <= 0x7e;
   *known = true;

@@ -189,7 +189,7 @@ std::string last_lines(const std::string& text, int n) {
     start = end + 1;
   }
   std::string out;
-  for (std::size_t i = lines.size() > static_cast<std::size_t>(n) ? lines.size() - n : 0; i < lines.size(); ++i) {
+  for (std::size_t i = lines.size() > static_cast<std::size_t>(n) ? lines.size() - static_cast<std::size_t>(n) : 0; i < lines.size(); ++i) {
     if (!out.empty()) out += " | ";
     out += lines[i];
   }

@@ -33,8 +33,9 @@ struct BuildProject {
     write_file(out / "build.sh",
                "cd '" + o + "'\n"
                "n=$(( $(cat counter 2>/dev/null || echo 0) + 1 )); echo $n > counter\n"
-               "echo \"start $n $(printf '%s' \"$RELIVE_CHANGED_PATHS\" | tr '\\n' ',')\" >> builds.log\n"
+               // (its pid first: a test that saw "start N" reads pidN)
                "echo $$ > pid$n\n"
+               "echo \"start $n $(printf '%s' \"$RELIVE_CHANGED_PATHS\" | tr '\\n' ',')\" >> builds.log\n"
                // A build step that ignores the stop signal when the test asks for one.
                "if [ -f stubborn ]; then trap '' TERM; else trap 'echo \"stopped $n\" >> builds.log; exit 143' TERM; fi\n"
                // (gives up if the test's directory is gone: a failed test leaves nothing behind)

@@ -152,7 +152,7 @@ class ZeroDowntimeTest : public ::testing::Test {
   void SetUp() override {
     server_ = example_server();
     if (relive::test::relive_bin().empty() || !fs::exists(server_))
-      GTEST_SKIP() << "needs RELIVE_BIN and the example server at " << server_;
+      FAIL() << "needs RELIVE_BIN and the example server at " << server_;  // a missing prerequisite fails
     port_ = relive::test::free_loopback_port();
     write_file(dir_ / "mode", "ok\n");
     write_file(dir_ / "trigger", "0\n");

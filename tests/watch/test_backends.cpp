@@ -126,7 +126,7 @@ TEST_P(BackendTest, ListingOfAWatchedDirectoryHasItsEntries) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Watch, BackendTest, ::testing::Values(Kind::Inotify, Kind::Poll),
-                         [](const auto& info) { return info.param == Kind::Inotify ? "Inotify" : "Poll"; });
+                         [](const auto& param_info) { return param_info.param == Kind::Inotify ? "Inotify" : "Poll"; });
 
 class VcsLockTest : public ::testing::TestWithParam<Kind> {};
 
@@ -190,7 +190,7 @@ TEST_P(VcsLockTest, NoRepositoryIsNeverLocked) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Watch, VcsLockTest, ::testing::Values(Kind::Inotify, Kind::Poll),
-                         [](const auto& info) { return info.param == Kind::Inotify ? "Inotify" : "Poll"; });
+                         [](const auto& param_info) { return param_info.param == Kind::Inotify ? "Inotify" : "Poll"; });
 
 class ExternalRulesTest : public ::testing::TestWithParam<Kind> {};
 
@@ -222,7 +222,7 @@ TEST_P(ExternalRulesTest, FileWhoseDirectoryAppearsLaterIsArmedThenReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Watch, ExternalRulesTest, ::testing::Values(Kind::Inotify, Kind::Poll),
-                         [](const auto& info) { return info.param == Kind::Inotify ? "Inotify" : "Poll"; });
+                         [](const auto& param_info) { return param_info.param == Kind::Inotify ? "Inotify" : "Poll"; });
 
 TEST(LinkDependents, ConfigMapStyleLinkDependsOnEveryHop) {
   TempDir dir;

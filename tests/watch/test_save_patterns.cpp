@@ -92,7 +92,7 @@ TEST(SavePatterns, VimSaveSequence) {
 }
 
 TEST(SavePatterns, RealVim) {
-  if (::access("/usr/bin/vim", X_OK) != 0) GTEST_SKIP() << "vim is not installed";
+  if (::access("/usr/bin/vim", X_OK) != 0) FAIL() << "vim is not installed (scripts/install-deps)";
   TempDir dir;
   write_file(dir / "app.py", "v1\n");
   Collector w(dir.path());

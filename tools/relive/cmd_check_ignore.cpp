@@ -34,10 +34,14 @@ int fail(const std::string& message) {
 // git's quote_c_style: quoted only when something needs escaping.
 std::string c_quote(const std::string& s) {
   bool needs = false;
-  for (unsigned char c : s) needs |= c < 0x20 || c == '"' || c == '\\' || c >= 0x7f;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);  // bytes above 0x7f compare as such
+    needs |= c < 0x20 || c == '"' || c == '\\' || c >= 0x7f;
+  }
   if (!needs) return s;
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '\a': out += "\\a"; break;
       case '\b': out += "\\b"; break;

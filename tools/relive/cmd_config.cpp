@@ -45,7 +45,7 @@
 #include "commands.hpp"
 #include "relive/config.hpp"
 #include "relive/config_remote.hpp"
-#include "relive/json_string.hpp"
+#include "relive/internal/json_string.hpp"
 
 namespace relive::cli {
 namespace {
@@ -199,15 +199,15 @@ void wait_for_stop_signal() {
 // {"version":4,"at":"12:01:33","changes":[{"key":"db.timeout","old":"5s","new":"10s"}]}
 std::string json_line(const cfg::Update& update, const cfg::Redactor& redactor) {
   std::string line = "{\"version\":" + std::to_string(update.version) + ",\"at\":" +
-                     json_string(clock_time(update.snapshot.loaded_at())) + ",\"changes\":[";
+                     relive::internal::json_string(clock_time(update.snapshot.loaded_at())) + ",\"changes\":[";
   bool first = true;
   for (const auto& ch : update.changes) {
     if (!first) line += ',';
     first = false;
     auto side = [&](const std::optional<std::string>& v) {
-      return v ? json_string(redactor.show(ch.key, *v)) : std::string("null");
+      return v ? relive::internal::json_string(redactor.show(ch.key, *v)) : std::string("null");
     };
-    line += "{\"key\":" + json_string(ch.key) + ",\"old\":" + side(ch.old_value) + ",\"new\":" + side(ch.new_value) + "}";
+    line += "{\"key\":" + relive::internal::json_string(ch.key) + ",\"old\":" + side(ch.old_value) + ",\"new\":" + side(ch.new_value) + "}";
   }
   return line + "]}";
 }

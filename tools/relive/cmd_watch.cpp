@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "relive/json_string.hpp"
+#include "relive/internal/json_string.hpp"
 #include "relive/watch.hpp"
 
 namespace relive::cli {
@@ -39,14 +39,14 @@ std::string display(const fs::path& root, const std::string& path) {
 
 void print_batch(const watch::Batch& batch, bool json) {
   if (batch.rescan) {
-    if (json) std::printf("{\"rescan\":true,\"reason\":%s}\n", json_string(batch.rescan_reason).c_str());
+    if (json) std::printf("{\"rescan\":true,\"reason\":%s}\n", relive::internal::json_string(batch.rescan_reason).c_str());
     else std::printf("rescan: %s\n", batch.rescan_reason.c_str());
   }
   for (const auto& c : batch.changes) {
     std::string path = display(c.root, c.path);
     if (json) {
-      std::string line = "{\"change\":\"" + std::string(watch::to_string(c.change)) + "\",\"path\":" + json_string(path);
-      if (c.change == watch::Change::Renamed) line += ",\"old_path\":" + json_string(display(c.root, c.old_path));
+      std::string line = "{\"change\":\"" + std::string(watch::to_string(c.change)) + "\",\"path\":" + relive::internal::json_string(path);
+      if (c.change == watch::Change::Renamed) line += ",\"old_path\":" + relive::internal::json_string(display(c.root, c.old_path));
       line += c.is_dir ? ",\"dir\":true}" : ",\"dir\":false}";
       std::printf("%s\n", line.c_str());
     } else {

@@ -233,7 +233,7 @@ Result<void> read_burst_key(const std::string& file, const toml::key& key, const
       b.keep = std::to_string(*n);
     } else if (value.is_string()) {
       b.keep = *value.value_exact<std::string>();
-      if (auto n = parse_burst_keep(where, b.keep); !n) return n.error();
+      if (auto parsed = parse_burst_keep(where, b.keep); !parsed) return parsed.error();
     } else {
       return Error{where + ": expected a number of messages (0 or more)"};
     }
@@ -254,9 +254,9 @@ Result<void> read_burst_key(const std::string& file, const toml::key& key, const
       b.level_regexes.push_back(*s);
     } else if (const auto* arr = value.as_array()) {
       for (const auto& item : *arr) {
-        auto s = item.value_exact<std::string>();
-        if (!s) return Error{where + ": expected a list of strings"};
-        b.level_regexes.push_back(*s);
+        auto regex = item.value_exact<std::string>();
+        if (!regex) return Error{where + ": expected a list of strings"};
+        b.level_regexes.push_back(*regex);
       }
     } else {
       return Error{where + ": expected a string or a list of strings"};
@@ -296,9 +296,9 @@ Result<void> read_key(const std::string& file, const toml::key& key, const toml:
       out.push_back(*s);
     } else if (const auto* arr = value.as_array()) {
       for (const auto& item : *arr) {
-        auto s = item.value<std::string>();
-        if (!s) return Error{where + ": expected a list of strings"};
-        out.push_back(*s);
+        auto entry = item.value<std::string>();
+        if (!entry) return Error{where + ": expected a list of strings"};
+        out.push_back(*entry);
       }
     } else {
       return Error{where + ": expected a string or a list of strings"};
@@ -444,19 +444,86 @@ Result<void> load_run_config(const std::string& path, RunOptions& options) {
 
 namespace {
 
+// What the command line's options are read into besides RunOptions' own fields (applied
+// over relive.toml's values after parsing), and the options whose presence matters.
+struct CliTargets {
+  std::vector<std::string> watch, exts, ignore, env, level_regexes, sockets;
+  const CLI::Option* burst_options[5] = {};
+  const CLI::Option* ready_option = nullptr;
+  const CLI::Option* ready_timeout_option = nullptr;
+};
+
+// The one declaration of relive's options parsed by CLI11 (--config, --no-config and
+// --poll are read by hand before, in parse_run_args). takes_value() is derived from it.
+void declare_run_options(CLI::App& app, RunOptions& o, bool& version, CliTargets& t) {
+  app.set_help_flag();  // handled before, with our own text
+  // Each occurrence takes exactly one value (`-i 'src/' x` must not take x too).
+  auto one_each = [](CLI::Option* opt) { opt->allow_extra_args(false); };
+  one_each(app.add_option("-w,--watch", t.watch));
+  one_each(app.add_option("-e,--exts", t.exts));
+  one_each(app.add_option("-i,--ignore", t.ignore));
+  one_each(app.add_option("-E,--env", t.env));
+  app.add_flag("--no-default-ignore", o.no_default_ignore);
+  app.add_flag("--no-vcs-ignore", o.no_vcs_ignore);
+  app.add_option("--build", o.build);
+  app.add_option("--on-busy-update", o.on_busy_update);
+  app.add_flag("--restart-on-exit", o.restart_on_exit);
+  app.add_option("--stop-signal", o.stop_signal);
+  app.add_option("--stop-timeout", o.stop_timeout);
+  app.add_option("--stop-mode", o.stop_mode);
+  app.add_flag("--shell", o.shell);
+  app.add_flag("-q,--quiet", o.quiet);
+  app.add_flag("--clear", o.clear);
+  app.add_option("--json-events", o.json_events);
+  app.add_flag("--burst", o.burst);
+  BurstSettings& burst = o.burst_settings;
+  t.burst_options[0] = app.add_option("--burst-keep", burst.keep);
+  t.burst_options[1] = app.add_option("--burst-max-age", burst.max_age);
+  t.burst_options[2] = app.add_option("--burst-pass-level", burst.pass_level);
+  t.burst_options[3] = app.add_option("--burst-trigger-level", burst.trigger_level);
+  t.burst_options[4] = app.add_option("--burst-level-regex", t.level_regexes)->allow_extra_args(false);
+  one_each(app.add_option("--socket", t.sockets));
+  app.add_flag("--graceful", o.graceful);
+  t.ready_option = app.add_option("--ready", o.ready);
+  t.ready_timeout_option = app.add_option("--ready-timeout", o.ready_timeout);
+  app.add_option("--debounce,--delay", o.debounce);
+  app.add_flag("--postpone", o.postpone);
+  app.add_option("--workdir", o.workdir);
+  app.add_flag("--exit-on-crash", o.exit_on_crash);
+  app.add_flag("--follow-symlinks", o.follow_symlinks);
+  app.add_flag("--notify", o.notify);
+  app.add_flag("--no-stdin", o.no_stdin);
+  app.add_flag("-V,--version", version);
+}
+
+}  // namespace
+
+const std::vector<std::string>& run_options_with_value() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out{"--config"};  // read by hand before CLI11 (--poll's value is optional)
+    CLI::App app{"relive"};
+    RunOptions o;
+    bool version = false;
+    CliTargets t;
+    declare_run_options(app, o, version, t);
+    for (const CLI::Option* option : app.get_options()) {
+      if (option->get_expected_max() == 0) continue;  // a flag (CLI11 expects no value)
+      for (const auto& n : option->get_snames()) out.push_back("-" + n);
+      for (const auto& n : option->get_lnames()) out.push_back("--" + n);
+    }
+    return out;
+  }();
+  return names;
+}
+
+namespace {
+
 // Options of relive's that take a value as the next argument (`--watch src`); the rest
 // are flags. This is what lets the command start without `--`: the first argument that is
 // neither an option nor an option's value begins it.
 bool takes_value(const std::string& a) {
-  static const char* const kWithValue[] = {
-      "-w", "--watch", "-e", "--exts", "-i", "--ignore", "--build", "--on-busy-update", "--stop-signal",
-      "--stop-timeout", "--stop-mode", "--json-events", "--config", "--burst-keep", "--burst-max-age", "--burst-pass-level",
-      "--burst-trigger-level", "--burst-level-regex", "--socket", "--ready", "--ready-timeout", "--debounce",
-      "--delay", "--workdir", "-E", "--env"};
-  for (const char* o : kWithValue) {
-    if (a == o) return true;
-  }
-  return false;
+  const auto& names = run_options_with_value();
+  return std::find(names.begin(), names.end(), a) != names.end();
 }
 
 bool all_digits(const std::string& s) {
@@ -556,49 +623,11 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
   if (poll_given) o.poll_ms = poll_flag;
 
   CLI::App app{"relive"};
-  app.set_help_flag();  // handled above, with our own text
-  std::vector<std::string> watch, exts, ignore, env;
-  // Each occurrence takes exactly one value (`-i 'src/' x` must not take x too).
-  auto one_each = [](CLI::Option* opt) { opt->allow_extra_args(false); };
-  one_each(app.add_option("-w,--watch", watch));
-  one_each(app.add_option("-e,--exts", exts));
-  one_each(app.add_option("-i,--ignore", ignore));
-  one_each(app.add_option("-E,--env", env));
-  app.add_flag("--no-default-ignore", o.no_default_ignore);
-  app.add_flag("--no-vcs-ignore", o.no_vcs_ignore);
-  app.add_option("--build", o.build);
-  app.add_option("--on-busy-update", o.on_busy_update);
-  app.add_flag("--restart-on-exit", o.restart_on_exit);
-  app.add_option("--stop-signal", o.stop_signal);
-  app.add_option("--stop-timeout", o.stop_timeout);
-  app.add_option("--stop-mode", o.stop_mode);
-  app.add_flag("--shell", o.shell);
-  app.add_flag("-q,--quiet", o.quiet);
-  app.add_flag("--clear", o.clear);
-  app.add_option("--json-events", o.json_events);
-  app.add_flag("--burst", o.burst);
+  CliTargets t;
+  declare_run_options(app, o, parsed.version, t);
   BurstSettings& burst = o.burst_settings;
-  std::vector<std::string> level_regexes;
-  const CLI::Option* burst_options[] = {
-      app.add_option("--burst-keep", burst.keep),
-      app.add_option("--burst-max-age", burst.max_age),
-      app.add_option("--burst-pass-level", burst.pass_level),
-      app.add_option("--burst-trigger-level", burst.trigger_level),
-      app.add_option("--burst-level-regex", level_regexes)->allow_extra_args(false),
-  };
-  std::vector<std::string> sockets;
-  one_each(app.add_option("--socket", sockets));
-  app.add_flag("--graceful", o.graceful);
-  const CLI::Option* ready_option = app.add_option("--ready", o.ready);
-  const CLI::Option* ready_timeout_option = app.add_option("--ready-timeout", o.ready_timeout);
-  app.add_option("--debounce,--delay", o.debounce);
-  app.add_flag("--postpone", o.postpone);
-  app.add_option("--workdir", o.workdir);
-  app.add_flag("--exit-on-crash", o.exit_on_crash);
-  app.add_flag("--follow-symlinks", o.follow_symlinks);
-  app.add_flag("--notify", o.notify);
-  app.add_flag("--no-stdin", o.no_stdin);
-  app.add_flag("-V,--version", parsed.version);
+  std::vector<std::string>&watch = t.watch, &exts = t.exts, &ignore = t.ignore, &env = t.env;
+  std::vector<std::string>&level_regexes = t.level_regexes, &sockets = t.sockets;
   std::vector<std::string> reversed(rest.rbegin(), rest.rend());
   try {
     app.parse(reversed);
@@ -613,7 +642,7 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
     return Error{fmt::format("{} (see relive --help)", e.what())};
   }
   if (!app.remaining().empty()) return Error{fmt::format("unknown option {} (see relive --help)", app.remaining().front())};
-  for (const CLI::Option* option : burst_options) {
+  for (const CLI::Option* option : t.burst_options) {
     if (option->count() > 0) o.burst = true;
   }
   if (!level_regexes.empty()) burst.level_regexes = level_regexes;  // replaces relive.toml's
@@ -634,11 +663,11 @@ Result<ParsedArgs> parse_run_args(int argc, char** argv) {
     }
     o.env.insert(o.env.end(), env.begin(), env.end());  // after relive.toml's: the last one wins
   }
-  if (ready_timeout_option->count() > 0) o.ready_timeout_given = true;
+  if (t.ready_timeout_option->count() > 0) o.ready_timeout_given = true;
   if (parsed.version) return parsed;
 
   // Options that only mean something together.
-  if (!o.graceful && (ready_option->count() > 0 || !o.ready.empty())) {
+  if (!o.graceful && (t.ready_option->count() > 0 || !o.ready.empty())) {
     return Error{"--ready: only --graceful restarts wait for readiness (add --graceful)"};
   }
   if (!o.graceful && o.ready_timeout_given) {

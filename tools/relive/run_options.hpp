@@ -78,6 +78,11 @@ Result<void> load_run_config(const std::string& path, RunOptions& options);
 Result<std::vector<std::string>> normalize_exts(const std::vector<std::string>& given, const std::string& what,
                                                 std::vector<std::string>& warnings);
 
+// Every spelling of an option of `relive [OPTIONS] COMMAND` that takes a value as the next
+// argument ("-w", "--watch", "--stop-mode", ...), derived from the one CLI11 declaration.
+// It is what lets the command start without `--`. Any thread (built once).
+const std::vector<std::string>& run_options_with_value();
+
 // "5s", "500ms", "1.5s", "2m"; a bare number is seconds.
 Result<std::chrono::milliseconds> parse_duration(const std::string& what, const std::string& text);
 // "TERM", "SIGTERM", "term", "15".
