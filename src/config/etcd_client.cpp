@@ -83,15 +83,16 @@ std::string base64_encode(std::string_view in) {
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
+    unsigned v = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16) |
+                 (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8) |
+                 static_cast<unsigned>(static_cast<unsigned char>(in[i + 2]));
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
     out += kAlphabet[v & 63];
   }
   if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    unsigned v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16;
     if (i + 1 < in.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];

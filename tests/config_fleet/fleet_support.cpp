@@ -50,11 +50,12 @@ std::string b64(std::string_view in) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+    auto byte = [&](size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
+    unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
     out += a[v >> 18 & 63]; out += a[v >> 12 & 63]; out += a[v >> 6 & 63]; out += a[v & 63];
   }
   if (i < in.size()) {
-    unsigned v = (unsigned char)in[i] << 16;
+    unsigned v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16;
     if (i + 1 < in.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8;
     out += a[v >> 18 & 63]; out += a[v >> 12 & 63];
     out += i + 1 < in.size() ? a[v >> 6 & 63] : '=';
