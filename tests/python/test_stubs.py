@@ -17,20 +17,21 @@ CHECK = os.path.join(HERE, "stub_check")
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(relive.__file__)))
 
 
-def mypy(module, *args, cwd=CHECK):
-    # MYPY_CACHE_DIR: no .mypy_cache left in the source or build tree.
-    env = dict(os.environ, MYPYPATH=PACKAGE_ROOT, PYTHONPATH=PACKAGE_ROOT, MYPY_CACHE_DIR=os.devnull)
+def mypy(module, *args, cache, cwd=CHECK):
+    # MYPY_CACHE_DIR: no .mypy_cache left in the source or build tree. Never os.devnull:
+    # run as root, mypy's atomic cache writes replace /dev/null with a regular file.
+    env = dict(os.environ, MYPYPATH=PACKAGE_ROOT, PYTHONPATH=PACKAGE_ROOT, MYPY_CACHE_DIR=str(cache))
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=110)
 
 
-def test_mypy_strict_accepts_the_documented_uses():
-    out = mypy("mypy", "--strict", "--no-incremental", "uses_api.py")
+def test_mypy_strict_accepts_the_documented_uses(tmp_path):
+    out = mypy("mypy", "--strict", "--no-incremental", "uses_api.py", cache=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_mypy_strict_rejects_each_wrong_use():
-    out = mypy("mypy", "--strict", "--no-incremental", "misuses_api.py")
+def test_mypy_strict_rejects_each_wrong_use(tmp_path):
+    out = mypy("mypy", "--strict", "--no-incremental", "misuses_api.py", cache=tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     with open(os.path.join(CHECK, "misuses_api.py")) as f:
         expected = {i for i, line in enumerate(f, 1) if line.rstrip().endswith("# error")}
@@ -40,5 +41,5 @@ def test_mypy_strict_rejects_each_wrong_use():
 
 def test_stubtest_finds_the_stubs_consistent_with_the_module(tmp_path):
     out = mypy("mypy.stubtest", "relive", "--allowlist", os.path.join(CHECK, "stubtest_allowlist.txt"),
-               cwd=tmp_path)  # its .mypy_cache lands there
+               cache=tmp_path / "cache", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
