@@ -64,7 +64,8 @@ free_port() {
 }
 
 # Number of "start" events relive has written so far.
-starts() { grep -c '"event":"start"' "$WORK/events.jsonl" 2>/dev/null || true; }
+# (0 before relive has written the file: grep -c prints nothing for a missing file.)
+starts() { local n; n=$(grep -c '"event":"start"' "$WORK/events.jsonl" 2>/dev/null) || true; echo "${n:-0}"; }
 
 wait_for_starts() {  # N: until at least N starts, or the deadline
   local want=$1 deadline=$(( $(date +%s) + 30 ))
