@@ -220,6 +220,9 @@ TEST(RunOptions, WorkdirAndEnvReachTheCommand) {
                  in_dir(dir.path()));
   ASSERT_TRUE(relive.wait_for_output("foo=")) << relive.output();
   EXPECT_TRUE(has(relive.output(), "cwd=" + (dir / "sub").string() + " foo=bar baz two=2")) << relive.output();
+  // The script ends by itself: Ctrl-C only once relive has seen that (a program still
+  // finishing when Ctrl-C comes ends with its own status, 0 here, which relive passes on).
+  ASSERT_TRUE(relive.wait_for_output("exited successfully")) << relive.output();
   stop(relive);
   auto bad = run_relive({"-E", "NOEQUALS", "--", "true"}, dir.path());
   EXPECT_EQ(bad.status, 2) << bad.output;

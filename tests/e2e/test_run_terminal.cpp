@@ -196,6 +196,9 @@ TEST(RunTerminal, AClosedStdinIsAnEmptyOne) {
   Process relive({"/bin/sh", "-c", "exec \"$0\" -w app.py -- \"$1\" app.py <&-", relive_bin(), python3()},
                  in_dir(dir.path()));
   EXPECT_TRUE(relive.wait_for_output("read ''")) << relive.output();
+  // It ends by itself: Ctrl-C only once relive has seen that (a program still finishing
+  // when Ctrl-C comes ends with its own status, 0 here, which relive passes on).
+  ASSERT_TRUE(relive.wait_for_output("exited successfully")) << relive.output();
   relive.signal(SIGINT);
   EXPECT_EQ(relive.wait(20s), 130) << relive.output();
 }
