@@ -16,17 +16,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>  // sigabbrev_np
-#include <set>
 
+#include "active_stop.hpp"
 #include "build_runner.hpp"
 #include "changes.hpp"
 #include "control_queue.hpp"
 #include "event_loop.hpp"
 #include "generation.hpp"
-#include "output_tail.hpp"
+#include "overlap.hpp"
 #include "proc.hpp"
 #include "readiness.hpp"
 #include "relive/watch.hpp"
+#include "restart_backoff.hpp"
 #include "sockets.hpp"
 #include "stdin_relay.hpp"
 #include "supervisor_access.hpp"
@@ -55,28 +56,22 @@ static_assert(kWatcher > EventLoop::kWakeTag && kWatcher > EventLoop::kSignalTag
 
 bool is_shutdown_signal(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
 
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
+// Set once relive is exiting; what run() returns follows from it.
+struct Shutdown {
+  int signal = 0;                // 0: request_exit()
+  bool program_running = false;  // the program was still running when it began
+  std::optional<ExitStatus> program_status{};  // then its own exit during the shutdown
+  bool finished = false;  // the final stop is done: run() returns
 
-// The one stop under way. A build runs only while nothing is being stopped and a stop
-// only while no build runs, so one slot serves a generation's stop and a cancelled build's.
-struct ActiveStop {
-  enum class Of {
-    Restart,  // a generation that is replaced (or that exited and left processes behind)
-    Final,    // everything, relive is exiting
-    Build,    // a build cancelled by --on-busy-update=restart
-  };
-  Of of = Of::Restart;
-  std::unique_ptr<TreeStop> tree;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  // The program's main process being stopped (0: a build, or a final stop with no program).
-  pid_t program_pid = 0;
-  // The program had already exited on its own and was reported then (Exit event); the
-  // stop only sweeps what it may have left behind, and says nothing unless that was killed.
-  bool after_exit = false;
-  bool notice_shown = false;  // Final: "stopping… (Ctrl-C again to kill)"
-  std::set<int> registered_fds;
+  void program_exited(ExitStatus status) {
+    if (program_running) program_status = status;
+  }
+  // The program's own exit code when the signal made it exit normally, else 128 + signal.
+  int exit_code() const {
+    if (signal == 0) return 0;
+    if (program_status && program_status->signal == 0) return program_status->code;
+    return 128 + signal;
+  }
 };
 
 }  // namespace
@@ -85,43 +80,34 @@ struct Supervisor::Impl {
   Options opt;
   std::unique_ptr<watch::Watcher> watcher;
   std::unique_ptr<EventLoop> loop;
-  std::optional<Timer> backoff_timer;  // --restart-on-exit
+  std::optional<RestartBackoff> backoff;  // --restart-on-exit
   std::string command_text;
   TerminalWriter out;  // status lines and forwarded output: never a blocking write in the loop
   std::filesystem::path cwd = current_dir();  // changed paths are shown relative to it
 
-  // Zero-downtime (docs/zero-downtime.md): sockets bound once for relive's life; during
-  // an overlapped restart `next` is the new generation until it is ready, then it becomes
-  // `current`; `retiring` is the generation being stopped (the old one, or a next that
-  // failed), so that `current` keeps serving meanwhile.
+  // Zero-downtime (docs/zero-downtime.md): sockets bound once for relive's life. The
+  // generations: `current` serves; with --graceful the new one starts beside it (Overlap)
+  // and, once ready, becomes `current`; `retiring` is the one being stopped meanwhile (the
+  // old one, or a new one that failed).
   ListenSockets sockets;
-  ReadySpec ready_spec;
   std::unique_ptr<Generation> current;
-  std::unique_ptr<Generation> next;
   std::unique_ptr<Generation> retiring;
-  std::vector<std::unique_ptr<OutputTail>> taps;  // output pipes still being forwarded
+  std::optional<Overlap> overlap;
   // Options::forward_stdin: relive's stdin to the current generation; `rs` restarts.
   std::unique_ptr<StdinRelay> stdin_relay;
 
   BuildRunner build{""};
   std::unique_ptr<ActiveStop> stop;
-  // The final stop says "stopping… (Ctrl-C again to kill)" once it takes this long.
-  static constexpr std::chrono::milliseconds kStopNoticeAfter{500};
-  bool killed_by_user = false;  // a second Ctrl-C sent SIGKILL (reported then)
 
   ControlQueue controls;
-  std::chrono::milliseconds backoff{0};
 
-  // Set once relive is exiting: the signal (0 for request_exit()).
-  std::optional<int> shutdown_signal;
-  bool finished = false;  // the final stop is done: run() returns
-  bool program_running_at_shutdown = false;
-  std::optional<ExitStatus> program_status_at_shutdown;  // its own exit during the shutdown
+  std::optional<Shutdown> shutdown;
 
-  bool shutting_down() const { return shutdown_signal.has_value(); }
+  bool shutting_down() const { return shutdown.has_value(); }
+  bool finished() const { return shutdown && shutdown->finished; }
   bool program_running() const { return current && current->running(); }
-  bool cancelling_build() const { return stop && stop->of == ActiveStop::Of::Build; }
-  bool final_stop_running() const { return stop && stop->of == ActiveStop::Of::Final; }
+  bool cancelling_build() const { return stop && stop->of() == ActiveStop::Of::Build; }
+  bool final_stop_running() const { return stop && stop->of() == ActiveStop::Of::Final; }
 
   // ---- output ---------------------------------------------------------------------------
   // The command words it (Options::on_status); the writer keeps the loop from blocking.
@@ -133,7 +119,7 @@ struct Supervisor::Impl {
     if (opt.on_event) opt.on_event(e);
   }
 
-  bool busy() const { return build.running() || stop || next; }
+  bool busy() const { return build.running() || stop || overlap->active(); }
   bool idle() const { return !busy() && controls.empty(); }
 
   // ---- the queue of controls ------------------------------------------------------------
@@ -148,11 +134,11 @@ struct Supervisor::Impl {
 
   void advance() {
     for (;;) {
-      if (busy() || finished) return;
+      if (busy() || finished()) return;
       auto c = controls.pop();
       if (!c) {
         // Nothing queued and nothing under way: a shutdown's final stop is done (else
-        // `finished` or busy()) or about to begin.
+        // finished() or busy()) or about to begin.
         if (shutting_down()) {
           begin_stop(/*final=*/true);
           continue;
@@ -226,7 +212,7 @@ struct Supervisor::Impl {
     Generation* target = (!final && retiring) ? retiring.get() : current.get();
     if (!final && !target) return;
     TreeStop::Options so = stop_options();
-    if (final && shutdown_signal == SIGINT) so.stop_signal = SIGINT;
+    if (final && shutdown->signal == SIGINT) so.stop_signal = SIGINT;
     so.everything = final;
     if (build.running()) so.exclude_roots.push_back(build.child()->pid());
     if (target && target == retiring.get() && current) {
@@ -244,26 +230,12 @@ struct Supervisor::Impl {
   // Every stop (a generation's, a cancelled build's) runs through here.
   void start_tree_stop(ActiveStop::Of of, const Child* target, TreeStop::Options so) {
     so.on_reaped = [this](pid_t pid, ExitStatus s) { route_status(pid, s); };
-    stop = std::make_unique<ActiveStop>();
-    stop->of = of;
-    if (of != ActiveStop::Of::Build && target) {
-      stop->program_pid = target->pid();
-      stop->after_exit = target->status().has_value();
-    }
-    stop->tree = std::make_unique<TreeStop>(target, std::move(so));
-    loop->add(stop->tree->timeout_fd(), kStopTimer);
+    stop = std::make_unique<ActiveStop>(of, target, std::move(so), *loop, ActiveStop::Tags{kStopTimer, kStopPidfd});
     poll_stop();
   }
 
   void poll_stop() {
-    if (!stop) return;
-    if (stop->tree->poll()) {
-      finish_stop();
-      return;
-    }
-    for (int fd : stop->tree->fds()) {
-      if (stop->registered_fds.insert(fd).second) loop->add(fd, kStopPidfd, true);
-    }
+    if (stop && stop->poll()) finish_stop();
   }
 
   void finish_stop() {
@@ -272,20 +244,20 @@ struct Supervisor::Impl {
       return;
     }
     // Its fds close with it (below), which takes them out of the epoll set.
-    bool killed = stop->tree->killed();
-    int killed_count = stop->tree->killed_count();
-    double took = ms_since(stop->started);
-    const ActiveStop::Of of = stop->of;
-    const pid_t program_pid = stop->program_pid;
-    const bool after_exit = stop->after_exit;
+    const bool killed = stop->killed(), killed_by_timeout = stop->killed_by_timeout();
+    const int killed_count = stop->killed_count();
+    const double took = stop->elapsed_ms();
+    const ActiveStop::Of of = stop->of();
+    const pid_t program_pid = stop->program_pid();
+    const bool after_exit = stop->after_exit();
     stop.reset();
     Generation* target = retiring ? retiring.get() : current.get();
     if (!retiring && current && !current->exit_handled && current->child->status()) {
       current->exit_handled = true;  // we stopped it: the Stop event says so
-      if (shutting_down() && program_running_at_shutdown) program_status_at_shutdown = current->child->status();
+      if (shutting_down()) shutdown->program_exited(*current->child->status());
     }
     if (program_pid && after_exit) {
-      if (killed && !killed_by_user) {
+      if (killed_by_timeout) {
         say(Status{.kind = Status::Kind::LeftBehindKilled, .pid = program_pid, .count = killed_count,
                    .ms = opt.stop_timeout});
       }
@@ -293,13 +265,13 @@ struct Supervisor::Impl {
       Event e{.kind = Event::Kind::Stop, .pid = program_pid, .killed = killed, .duration_ms = took};
       if (target && target->child->status()) e.status = target->child->status();
       emit(e);
-      if (killed && !killed_by_user) {
+      if (killed_by_timeout) {
         say(Status{.kind = Status::Kind::StopKilled, .command = command_text, .ms = opt.stop_timeout});
       }
     }
     if (retiring) retiring.reset();
     else current.reset();
-    if (of == ActiveStop::Of::Final) finished = true;
+    if (of == ActiveStop::Of::Final) shutdown->finished = true;
   }
 
   // ---- start ----------------------------------------------------------------------------
@@ -345,118 +317,45 @@ struct Supervisor::Impl {
     for (auto& e : sockets.child_env()) spec.env.push_back(std::move(e));
   }
 
-  // --graceful: start the new generation beside the running one.
+  // --graceful: the new generation starts beside the running one (Overlap).
   void start_next() {
     if (!program_running()) {  // nothing running to overlap with: a plain restart
       controls.push_front(Control::Start);
       controls.push_front(Control::Stop);
       return;
     }
-    auto wait = ReadinessWait::create(ready_spec, ReadyOptions{.timeout = opt.ready_timeout});
-    if (!wait) {
-      say(Status{.kind = Status::Kind::ReadinessFailed, .message = wait.error().message, .other_pid = current->pid()});
-      return;
-    }
-    ChildSpec spec = next_generation_spec();
-    for (auto& e : (*wait)->child_env()) spec.env.push_back(std::move(e));
-    if (opt.prepare_child) opt.prepare_child(spec);
-    auto gen = Generation::start(std::move(spec), std::move(*wait),
-                                 [this](int fd, std::string_view data) { out.write(fd, data); });
-    // Input stays with the serving generation until the handover (promote_next).
-    if (stdin_relay) stdin_relay->started(gen ? (*gen)->pid() : 0, /*current=*/false);
-    if (!gen) {
-      say(Status{.kind = Status::Kind::StartFailed, .message = gen.error().message, .other_pid = current->pid()});
-      emit(Event{.kind = Event::Kind::Error, .message = gen.error().message});
-      return;
-    }
-    next = std::move(*gen);
-    loop->add(next->child->pidfd(), kNextPidfd, true);
-    loop->add(next->ready->fd(), kReady);
-    if (next->tail) {
-      for (int fd : next->tail->fds()) loop->add(fd, kTapBase + static_cast<uint64_t>(fd));
-    }
-    emit(Event{.kind = Event::Kind::Start, .pid = next->pid(), .message = command_text});
-    say(Status{.kind = Status::Kind::StartedBeside, .message = next->ready->describe(), .pid = next->pid(),
-               .other_pid = current->pid(), .ms = opt.ready_timeout});
-    on_ready_event();  // a delay:0 wait is ready at once
-  }
-
-  void on_ready_event() {
-    if (!next || !next->ready) return;
-    switch (next->ready->process()) {
-      case ReadinessWait::State::Waiting: return;
-      case ReadinessWait::State::Ready: promote_next(); return;
-      case ReadinessWait::State::Failed: abandon_next(next->ready->failure()); return;
-    }
-  }
-
-  void end_readiness_wait(Generation& gen) {
-    if (!gen.ready) return;
-    loop->remove(gen.ready->fd());
-    gen.ready.reset();
-  }
-
-  // A generation's output keeps being forwarded after it moves on (retires, is promoted),
-  // until its pipes reach end-of-file.
-  void keep_forwarding(Generation& gen) {
-    if (gen.tail) taps.push_back(std::move(gen.tail));
-  }
-
-  // The new generation is ready: it becomes `current`; the old one retires (stop, drain).
-  void promote_next() {
-    say(Status{.kind = Status::Kind::Ready, .pid = next->pid(), .other_pid = current->pid(),
-               .ms = std::chrono::duration_cast<std::chrono::milliseconds>(next->ready->elapsed())});
-    end_readiness_wait(*next);
-    keep_forwarding(*next);
-    retiring = std::move(current);
-    current = std::move(next);
-    backoff = std::chrono::milliseconds{0};
-    if (stdin_relay) stdin_relay->make_current(current->pid());
-    begin_stop(/*final=*/false);
-  }
-
-  // The new generation failed (exited, or not ready in time): stop it, keep the old one,
-  // and say why with its last output.
-  void abandon_next(const std::string& reason) {
-    if (next->tail) next->tail->drain();
-    // Its output was forwarded as it came (OutputTail), so it is right above: point at it
-    // rather than print it a second time.
-    bool said_something = next->tail && !next->tail->last_lines().empty();
-    say(Status{.kind = Status::Kind::RestartFailed, .message = reason, .pid = next->pid(), .other_pid = current->pid(),
-               .output_above = said_something});
-    emit(Event{.kind = Event::Kind::Error, .pid = next->pid(), .message = "restart failed: " + reason});
-    keep_forwarding(*next);
-    end_readiness_wait(*next);
-    retiring = std::move(next);
-    begin_stop(/*final=*/false);
-  }
-
-  void check_next_exit() {
-    if (!next || !next->child->status() || shutting_down()) return;
-    auto status = *next->child->status();
-    emit(Event{.kind = Event::Kind::Exit, .pid = next->pid(), .status = status});
-    abandon_next(status.describe() + " before it was ready");
-  }
-
-  void on_tap(int fd) {
-    auto forward = [fd](OutputTail& tail) {
-      for (int f : tail.fds())
-        if (f == fd) return tail.on_readable(fd), true;
-      return false;
+    auto make_spec = [this](std::vector<std::string> ready_env) {
+      ChildSpec spec = next_generation_spec();
+      for (auto& e : ready_env) spec.env.push_back(std::move(e));
+      if (opt.prepare_child) opt.prepare_child(spec);
+      return spec;
     };
-    if (next && next->tail && forward(*next->tail)) return;
-    for (auto it = taps.begin(); it != taps.end(); ++it) {
-      if (forward(**it)) {
-        if ((*it)->finished()) taps.erase(it);
-        return;
-      }
+    // Input stays with the serving generation until the handover (settle).
+    auto started = [this](pid_t pid) {
+      if (stdin_relay) stdin_relay->started(pid, /*current=*/false);
+    };
+    settle(overlap->start(current->pid(), make_spec, started));
+  }
+
+  // The new generation's wait is over. Ready: it becomes `current` and the old one
+  // retires (stop, while its output drains); failed: it is stopped, the old one stays.
+  void settle(std::optional<Overlap::Outcome> outcome) {
+    if (!outcome) return;
+    if (outcome->ready) {
+      retiring = std::move(current);
+      current = std::move(outcome->generation);
+      backoff->reset();
+      if (stdin_relay) stdin_relay->make_current(current->pid());
+    } else {
+      retiring = std::move(outcome->generation);
     }
+    begin_stop(/*final=*/false);
   }
 
   // ---- exits ----------------------------------------------------------------------------
   std::vector<Child*> tracked_children() const {
     std::vector<Child*> children;
-    for (const Generation* g : {current.get(), next.get(), retiring.get()})
+    for (const Generation* g : {current.get(), overlap->generation(), retiring.get()})
       if (g) children.push_back(g->child.get());
     if (build.running()) children.push_back(build.child());
     return children;
@@ -481,7 +380,7 @@ struct Supervisor::Impl {
     for (Child* c : tracked_children()) c->peek_status();
     report_job_control_stops();
     check_current_exit();
-    check_next_exit();
+    if (!shutting_down()) settle(overlap->check_exit());
     check_build_exit();
     poll_stop();
   }
@@ -489,7 +388,7 @@ struct Supervisor::Impl {
   // A program stopped by job control (SIGTTIN: it read the terminal, whose foreground
   // group is relive's; SIGTTOU, SIGTSTP, SIGSTOP) would otherwise sit there silently.
   void report_job_control_stops() {
-    for (const Generation* g : {current.get(), next.get()}) {
+    for (const Generation* g : {current.get(), overlap->generation()}) {
       if (!g || !g->running()) continue;
       if (int sig = proc::take_stop_signal(g->child->pidfd()); sig != 0) {
         const char* abbrev = sigabbrev_np(sig);
@@ -505,28 +404,22 @@ struct Supervisor::Impl {
     current->exit_handled = true;
     ExitStatus status = *current->child->status();
     if (shutting_down()) {
-      if (program_running_at_shutdown) program_status_at_shutdown = status;
+      shutdown->program_exited(status);
       return;
     }
-    if (stop && stop->program_pid == current->pid()) return;  // we stopped it: the Stop event says so
+    if (stop && stop->program_pid() == current->pid()) return;  // we stopped it: the Stop event says so
     emit(Event{.kind = Event::Kind::Exit, .pid = current->pid(), .status = status});
     Status said{.kind = Status::Kind::Exited, .command = command_text, .status = status};
     if (opt.restart_on_exit) {
-      auto uptime = std::chrono::steady_clock::now() - current->child->started_at();
-      if (backoff.count() == 0 || uptime >= opt.backoff_reset) backoff = opt.backoff_initial;
-      auto delay = backoff;
-      backoff = std::min(backoff * 2, opt.backoff_max);
-      if (backoff_timer->arm(delay)) {
-        said.restart_in = delay;
-      } else {
-        said.message = errno_message(errno, "cannot arm the restart timer (timerfd_settime)");
-      }
+      auto delay = backoff->arm_after_exit(std::chrono::steady_clock::now() - current->child->started_at());
+      if (delay) said.restart_in = *delay;
+      else said.message = delay.error().message;
     }
     say(said);
   }
 
   void on_backoff() {
-    backoff_timer->clear();
+    backoff->clear();
     if (shutting_down() || !idle()) return;  // a restart is already on its way
     controls.push_back(Control::Stop);       // whatever the old tree left behind
     controls.push_back(Control::Start);
@@ -545,7 +438,7 @@ struct Supervisor::Impl {
     Event e{.kind = Event::Kind::Changes, .path_count = changes.paths.size(), .rescan = batch.rescan};
     e.paths.assign(changes.paths.begin(), changes.paths.begin() + static_cast<long>(std::min<size_t>(changes.paths.size(), 100)));
     emit(e);
-    backoff_timer->disarm();
+    backoff->disarm();
     if (idle()) {
       controls.current().merge(changes);
       start_cycle();
@@ -562,7 +455,7 @@ struct Supervisor::Impl {
         if (build.running()) {
           controls.current().merge(changes);
           if (!cancelling_build()) cancel_build();
-        } else if (next || !controls.contains(Control::Start)) {
+        } else if (overlap->active() || !controls.contains(Control::Start)) {
           // The new generation is already on its way (--graceful: starting, waiting to be
           // ready): these changes need a cycle of their own after it, like `queue`.
           controls.queue_followup(changes);
@@ -572,7 +465,7 @@ struct Supervisor::Impl {
         break;
       case OnBusy::Signal:
         if (build.running()) build.child()->signal_group(opt.stop_signal);
-        if (stop) stop->tree->resignal(opt.stop_signal);
+        if (stop) stop->resignal(opt.stop_signal);
         break;
     }
   }
@@ -581,7 +474,7 @@ struct Supervisor::Impl {
   // running cycle is done (whatever --on-busy-update says: the user asked for it).
   void on_restart_request() {
     if (shutting_down()) return;
-    backoff_timer->disarm();
+    backoff->disarm();
     ChangeSet by_hand;
     by_hand.requested = true;
     if (idle()) {
@@ -597,31 +490,21 @@ struct Supervisor::Impl {
   void begin_shutdown(int sig) {
     if (shutting_down()) {
       // A second Ctrl-C: do not make the user wait for the stop timeout.
-      if (final_stop_running() && !stop->tree->done()) {
-        int before = stop->tree->killed_count();
-        stop->tree->kill_now();
-        killed_by_user = true;
-        int n = stop->tree->killed_count() - before;
-        say(Status{.kind = Status::Kind::KilledByUser, .count = n});
+      if (final_stop_running() && !stop->done()) {
+        say(Status{.kind = Status::Kind::KilledByUser, .count = stop->kill_now_by_user()});
       }
       poll_stop();
       return;
     }
-    shutdown_signal = sig;
     // exited(), not status(): the signalfd may hand out this SIGINT before the program's
     // own exit is processed; a program already gone on its own was not stopped by the signal.
-    program_running_at_shutdown = current && !current->child->exited();
+    shutdown = Shutdown{.signal = sig, .program_running = current && !current->child->exited()};
     controls.clear();
     controls.drop_followup();
-    backoff_timer->disarm();
+    backoff->disarm();
     // --graceful: a new generation still starting goes with the final stop like the rest;
     // its output keeps being forwarded until then.
-    if (next) {
-      end_readiness_wait(*next);
-      keep_forwarding(*next);
-      loop->remove(next->child->pidfd());
-      next.reset();
-    }
+    overlap->drop();
     // The final stop takes every descendant, the build's processes included.
     if (build.running() && !cancelling_build()) {  // a build being cancelled finishes that first
       loop->remove(build.child()->pidfd());
@@ -646,9 +529,8 @@ struct Supervisor::Impl {
   // kernel told only relive: the pseudo-terminals (OutputTail) take the new size, and the
   // running generations' groups get SIGWINCH (whose default is to ignore it).
   void on_window_change() {
-    if (next && next->tail) next->tail->copy_window_size();
-    for (auto& tap : taps) tap->copy_window_size();
-    for (Generation* g : {current.get(), next.get()})
+    overlap->copy_window_size();
+    for (Generation* g : {current.get(), overlap->generation()})
       if (g && g->running()) g->child->signal_group(SIGWINCH);
   }
 
@@ -680,11 +562,11 @@ struct Supervisor::Impl {
       case kStopTimer:
       case kStopPidfd:
       case kNextPidfd: on_sigchld(); break;
-      case kReady: on_ready_event(); break;
+      case kReady: settle(overlap->check_ready()); break;
       case kStdin: stdin_relay->on_event(); break;
       default:
         if (tag >= kTapBase) {
-          on_tap(static_cast<int>(tag - kTapBase));
+          overlap->on_output(static_cast<int>(tag - kTapBase));
           break;
         }
         if (tag >= kExtraBase && tag - kExtraBase < opt.extra_fds.size()) opt.extra_fds[tag - kExtraBase].on_ready();
@@ -692,9 +574,9 @@ struct Supervisor::Impl {
     }
   }
 
+  // The final stop's "stopping… (Ctrl-C again to kill)".
   std::optional<std::chrono::steady_clock::time_point> stop_notice_at() const {
-    if (!final_stop_running() || stop->notice_shown) return std::nullopt;
-    return stop->started + kStopNoticeAfter;
+    return stop ? stop->notice_at() : std::nullopt;
   }
 
   // How long the loop may sleep: until the stop's next deadline (its kill deadline does
@@ -702,7 +584,7 @@ struct Supervisor::Impl {
   // forever (the loop caps it at 100 ms once an fd could not join the epoll set).
   int wait_timeout_ms() const {
     std::optional<std::chrono::steady_clock::time_point> at;
-    if (stop) at = stop->tree->next_deadline();
+    if (stop) at = stop->next_deadline();
     if (auto notice = stop_notice_at(); notice && (!at || *notice < *at)) at = notice;
     if (!at) return -1;
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count();
@@ -711,10 +593,10 @@ struct Supervisor::Impl {
 
   void on_deadlines() {
     auto now = std::chrono::steady_clock::now();
-    if (stop && (loop->degraded() || now >= stop->tree->next_deadline())) poll_stop();
+    if (stop && (loop->degraded() || now >= stop->next_deadline())) poll_stop();
     if (loop->degraded()) on_sigchld();
     if (auto notice = stop_notice_at(); notice && now >= *notice) {
-      stop->notice_shown = true;
+      stop->notice_shown();
       say(Status{.kind = Status::Kind::StopNotice});
     }
   }
@@ -725,22 +607,20 @@ struct Supervisor::Impl {
       controls.push_back(Control::Start);
     }
     advance();
-    while (!finished) {
+    while (!finished()) {
       auto ready = loop->wait(wait_timeout_ms());
       if (!ready) {
         say(Status{.kind = Status::Kind::LoopFailed, .message = ready.error().message});
         break;
       }
-      for (size_t i = 0; i < ready->size() && !finished; ++i) dispatch((*ready)[i]);
+      for (size_t i = 0; i < ready->size() && !finished(); ++i) dispatch((*ready)[i]);
       on_deadlines();
       advance();
     }
-    for (auto& tap : taps) tap->drain();
+    overlap->drain();
     out.flush(std::chrono::milliseconds(2000));  // bounded: a stalled terminal does not keep relive
     if (opt.on_shutdown) opt.on_shutdown();
-    if (!shutdown_signal || *shutdown_signal == 0) return 0;
-    if (program_status_at_shutdown && program_status_at_shutdown->signal == 0) return program_status_at_shutdown->code;
-    return 128 + *shutdown_signal;
+    return shutdown ? shutdown->exit_code() : 0;
   }
 };
 
@@ -769,10 +649,11 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   impl->opt = std::move(options);
   // Zero downtime: a bad --ready or --socket is reported before anything starts; the
   // sockets are bound now, once, for relive's whole life.
+  ReadySpec ready_spec;
   if (impl->opt.graceful || !impl->opt.ready.empty()) {
     auto ready = parse_ready_spec(impl->opt.ready.empty() ? "notify" : impl->opt.ready);
     if (!ready) return ready.error();
-    impl->ready_spec = *ready;
+    ready_spec = *ready;
   }
   if (impl->opt.ready_timeout <= std::chrono::milliseconds{0}) return Error{"--ready-timeout must be greater than 0"};
   std::vector<SocketSpec> socket_specs;
@@ -802,11 +683,16 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   impl->loop->on_degraded([self](const std::string& why) {
     self->say(Status{.kind = Status::Kind::LoopDegraded, .message = why});
   });
-  auto backoff_timer = Timer::create();
-  if (!backoff_timer) return backoff_timer.error();
-  impl->backoff_timer.emplace(std::move(*backoff_timer));
-  impl->loop->add(impl->backoff_timer->fd(), kBackoff);
+  auto backoff = RestartBackoff::create({impl->opt.backoff_initial, impl->opt.backoff_max, impl->opt.backoff_reset});
+  if (!backoff) return backoff.error();
+  impl->backoff.emplace(std::move(*backoff));
+  impl->loop->add(impl->backoff->fd(), kBackoff);
   if (impl->watcher) impl->loop->add(impl->watcher->fd(), kWatcher);
+  impl->overlap.emplace(*impl->loop, Overlap::Tags{kNextPidfd, kReady, kTapBase},
+                        Overlap::Options{std::move(ready_spec), impl->opt.ready_timeout, impl->command_text},
+                        Overlap::Hooks{.say = [self](const Status& st) { self->say(st); },
+                                       .emit = [self](const Event& e) { self->emit(e); },
+                                       .output = [self](int fd, std::string_view data) { self->out.write(fd, data); }});
   if (impl->opt.forward_stdin) {
     // The relay adds and removes its own fds (stdin, pipe ends, a timer) under one tag.
     auto relay = StdinRelay::create(
