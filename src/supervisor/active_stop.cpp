@@ -30,8 +30,29 @@ int ActiveStop::kill_now_by_user() {
   return tree_->killed_count() - before;
 }
 
-double ActiveStop::elapsed_ms() const {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+ActiveStop::Report ActiveStop::report(std::optional<ExitStatus> program_status, const std::string& command_text,
+                                      std::chrono::milliseconds timeout) const {
+  Report r;
+  if (!program_pid_) return r;
+  const bool killed_by_timeout = tree_->killed() && !killed_by_user_;
+  if (after_exit_) {
+    if (killed_by_timeout) {
+      r.status = Status{.kind = Status::Kind::LeftBehindKilled, .pid = program_pid_, .count = tree_->killed_count(),
+                        .ms = timeout};
+    }
+    return r;
+  }
+  double took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+  r.event = Event{.kind = Event::Kind::Stop, .pid = program_pid_, .killed = tree_->killed(), .duration_ms = took};
+  if (program_status) r.event->status = program_status;
+  if (killed_by_timeout) r.status = Status{.kind = Status::Kind::StopKilled, .command = command_text, .ms = timeout};
+  return r;
+}
+
+std::chrono::steady_clock::time_point ActiveStop::wake_at() const {
+  auto at = next_deadline();
+  if (auto notice = notice_at(); notice && *notice < at) at = *notice;
+  return at;
 }
 
 std::optional<std::chrono::steady_clock::time_point> ActiveStop::notice_at() const {

@@ -5,13 +5,15 @@
 // overlap, and one ActiveStop serves them all; its kind says which (there are no flags
 // for it). It wraps the TreeStop with what the Supervisor reports once the stop is done:
 // the program's pid, whether it had exited on its own before the stop began, how long it
-// took, and whether a second Ctrl-C did the killing (then the timeout is not blamed).
+// took, and whether a second Ctrl-C did the killing (then the timeout is not blamed):
+// report().
 // The final stop's "stopping… (Ctrl-C again to kill)" notice is due kNoticeAfter after
 // its start.
 //
 // Example:
 //   stop = std::make_unique<ActiveStop>(ActiveStop::Of::Restart, child, options, loop, tags);
 //   if (stop->poll()) finish();  // again after each of its fds and at wake_at()
+//   // finish(): auto r = stop->report(status, command, timeout); emit(r.event); say(r.status);
 //
 // Single-threaded (the run() thread).
 #pragma once
@@ -23,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "event_loop.hpp"
 #include "relive/supervisor.hpp"
@@ -58,19 +61,27 @@ class ActiveStop {
   // new pidfds to the loop. True once every process of the tree is gone.
   bool poll();
   bool done() const { return tree_->done(); }
-  // The deadline at which poll() is due even if no fd was ready.
+  // The deadline at which poll() is due even if no fd was ready (the kill deadline does
+  // not depend on the timerfd having been created and armed).
   std::chrono::steady_clock::time_point next_deadline() const { return tree_->next_deadline(); }
+  // When the loop must wake at the latest: next_deadline() or the notice, if sooner.
+  std::chrono::steady_clock::time_point wake_at() const;
   // on-busy-update=signal: the stop signal again to every live member.
   void resignal(int sig) { tree_->resignal(sig); }
   // A second Ctrl-C: SIGKILL to every member now. Returns how many it reached.
   int kill_now_by_user();
 
-  // SIGKILL was needed because the timeout ran out (not at the user's word), and reached
-  // `killed_count()` processes.
-  bool killed_by_timeout() const { return tree_->killed() && !killed_by_user_; }
-  bool killed() const { return tree_->killed(); }
-  int killed_count() const { return tree_->killed_count(); }
-  double elapsed_ms() const;
+  // What a done stop reports: the Stop event of the program (none for a build, nor for a
+  // program that had exited on its own: its Exit event was reported then), then, if the
+  // timeout ran out and SIGKILL was needed (not at the user's word), a Status saying so.
+  struct Report {
+    std::optional<Event> event;
+    std::optional<Status> status;
+  };
+  // `program_status`: the program's exit status, if read; `command_text` and `timeout`
+  // for the Status.
+  Report report(std::optional<ExitStatus> program_status, const std::string& command_text,
+                std::chrono::milliseconds timeout) const;
 
   // The final stop's notice: when it is due (none once shown, or for other stops), and
   // that it was shown.

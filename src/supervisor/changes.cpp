@@ -27,6 +27,23 @@ void ChangeSet::add(std::string path) {
   if (seen.insert(path).second) paths.push_back(std::move(path));
 }
 
+ChangeSet ChangeSet::from(const watch::Batch& batch, const std::filesystem::path& cwd,
+                          const std::function<bool(const watch::PathChange&)>& accept) {
+  ChangeSet changes;
+  changes.rescan = batch.rescan;
+  for (const auto& c : batch.changes) {
+    if (accept && !accept(c)) continue;
+    changes.add(user_path(cwd, c));
+  }
+  return changes;
+}
+
+Event ChangeSet::event() const {
+  Event e{.kind = Event::Kind::Changes, .path_count = paths.size(), .rescan = rescan};
+  e.paths.assign(paths.begin(), paths.begin() + static_cast<long>(std::min(paths.size(), kEventPaths)));
+  return e;
+}
+
 void ChangeSet::merge(const ChangeSet& other) {
   for (const auto& p : other.paths) add(p);
   rescan = rescan || other.rescan;

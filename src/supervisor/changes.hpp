@@ -9,11 +9,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "relive/supervisor.hpp"
 #include "relive/watch.hpp"
 
 namespace relive::supervisor {
@@ -33,12 +35,20 @@ struct ChangeSet {
   bool rescan = false;
   bool requested = false;  // a restart asked for by hand (`rs`), with or without paths
 
+  // The changes of `batch` that `accept` takes (every one when it is empty), named relative
+  // to `cwd`.
+  static ChangeSet from(const watch::Batch& batch, const std::filesystem::path& cwd,
+                        const std::function<bool(const watch::PathChange&)>& accept);
+
   bool empty() const { return paths.empty() && !rescan && !requested; }
   void add(std::string path);
   void merge(const ChangeSet& other);
   // "src/app.py", "src/app.py and 11 more", "files (events were lost; rescanned)"; empty
   // when nothing changed and the restart was only asked for by hand.
   std::string summary() const;
+  // The Changes event: how many paths, the first kEventPaths of them.
+  static constexpr size_t kEventPaths = 100;
+  Event event() const;
 };
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep);

@@ -284,6 +284,26 @@ std::vector<std::string> ListenSockets::child_env() const {
   return {"LISTEN_FDS=" + std::to_string(fds_.size()), "LISTEN_FDNAMES=" + fd_names()};
 }
 
+void ListenSockets::hand_to(ChildSpec& spec, bool unset_protocol) const {
+  if (empty() && !unset_protocol) return;
+  for (const auto& name : protocol_variables()) spec.unset_env.push_back(name);
+  if (empty()) return;
+  spec.pass_fds = fds_;
+  spec.set_listen_pid = true;
+  for (auto& e : child_env()) spec.env.push_back(std::move(e));
+}
+
+Result<ListenSockets> bind_sockets(const std::vector<std::string>& texts) {
+  std::vector<SocketSpec> specs;
+  for (const auto& text : texts) {
+    auto spec = parse_socket_spec(text);
+    if (!spec) return spec.error();
+    specs.push_back(*spec);
+  }
+  if (specs.empty()) return ListenSockets{};
+  return ListenSockets::bind(specs);
+}
+
 const std::vector<std::string>& protocol_variables() {
   static const std::vector<std::string> names(std::begin(kProtocolVariables), std::end(kProtocolVariables));
   return names;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "relive/error.hpp"
+#include "relive/supervisor.hpp"
 
 namespace relive::supervisor {
 
@@ -87,6 +88,10 @@ class ListenSockets {
   // "LISTEN_FDNAMES=..."}; the caller passes fds() as pass_fds and sets set_listen_pid.
   // Empty when there are no sockets.
   std::vector<std::string> child_env() const;
+  // Gives a generation's spec the sockets (pass_fds, child_env(), set_listen_pid: LISTEN_PID
+  // is filled in by Child::start) and unsets every protocol variable relive inherited —
+  // with no sockets too when `unset_protocol` (--graceful: NOTIFY_SOCKET is relive's).
+  void hand_to(ChildSpec& spec, bool unset_protocol) const;
 
  private:
   void close_all() noexcept;
@@ -94,6 +99,9 @@ class ListenSockets {
   std::vector<SocketSpec> specs_;
   std::vector<std::string> unlink_on_close_;
 };
+
+// Parses each `--socket` text (parse_socket_spec) and binds them all; none: no sockets.
+Result<ListenSockets> bind_sockets(const std::vector<std::string>& texts);
 
 // The variables of the protocols relive speaks to its children (LISTEN_FDS, LISTEN_PID,
 // LISTEN_FDNAMES, NOTIFY_SOCKET): never passed on from relive's own environment, where

@@ -243,35 +243,22 @@ struct Supervisor::Impl {
       finish_build_cancel();
       return;
     }
-    // Its fds close with it (below), which takes them out of the epoll set.
-    const bool killed = stop->killed(), killed_by_timeout = stop->killed_by_timeout();
-    const int killed_count = stop->killed_count();
-    const double took = stop->elapsed_ms();
-    const ActiveStop::Of of = stop->of();
-    const pid_t program_pid = stop->program_pid();
-    const bool after_exit = stop->after_exit();
-    stop.reset();
+    // The slot is free from here on; the stop goes (its fds close, leaving the epoll set)
+    // before the generation it refers to.
+    std::unique_ptr<ActiveStop> done = std::move(stop);
     Generation* target = retiring ? retiring.get() : current.get();
     if (!retiring && current && !current->exit_handled && current->child->status()) {
       current->exit_handled = true;  // we stopped it: the Stop event says so
       if (shutting_down()) shutdown->program_exited(*current->child->status());
     }
-    if (program_pid && after_exit) {
-      if (killed_by_timeout) {
-        say(Status{.kind = Status::Kind::LeftBehindKilled, .pid = program_pid, .count = killed_count,
-                   .ms = opt.stop_timeout});
-      }
-    } else if (program_pid) {
-      Event e{.kind = Event::Kind::Stop, .pid = program_pid, .killed = killed, .duration_ms = took};
-      if (target && target->child->status()) e.status = target->child->status();
-      emit(e);
-      if (killed_by_timeout) {
-        say(Status{.kind = Status::Kind::StopKilled, .command = command_text, .ms = opt.stop_timeout});
-      }
-    }
+    auto report = done->report(target ? target->child->status() : std::nullopt, command_text, opt.stop_timeout);
+    if (report.event) emit(*report.event);
+    if (report.status) say(*report.status);
+    const bool final = done->of() == ActiveStop::Of::Final;
+    done.reset();
     if (retiring) retiring.reset();
     else current.reset();
-    if (of == ActiveStop::Of::Final) shutdown->finished = true;
+    if (final) shutdown->finished = true;
   }
 
   // ---- start ----------------------------------------------------------------------------
@@ -285,7 +272,7 @@ struct Supervisor::Impl {
     spec.unset_env = {"RELIVE_CHANGED_PATHS"};
     ChangeSet changes = controls.take_current();
     if (!changes.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(changes.paths, "\n"));
-    hand_sockets(spec);
+    sockets.hand_to(spec, /*unset_protocol=*/opt.graceful);
     if (stdin_relay) spec.stdin_fd = stdin_relay->child_end();  // a stdin pipe of its own
     return spec;
   }
@@ -306,17 +293,6 @@ struct Supervisor::Impl {
   }
 
   // ---- zero downtime (docs/zero-downtime.md) -------------------------------------------
-  // The sockets (LISTEN_FDS protocol; LISTEN_PID is filled in by Child::start) and no
-  // protocol variable relive itself inherited.
-  void hand_sockets(ChildSpec& spec) {
-    if (sockets.empty() && !opt.graceful) return;
-    for (const auto& name : protocol_variables()) spec.unset_env.push_back(name);
-    if (sockets.empty()) return;
-    spec.pass_fds = sockets.fds();
-    spec.set_listen_pid = true;
-    for (auto& e : sockets.child_env()) spec.env.push_back(std::move(e));
-  }
-
   // --graceful: the new generation starts beside the running one (Overlap).
   void start_next() {
     if (!program_running()) {  // nothing running to overlap with: a plain restart
@@ -428,16 +404,9 @@ struct Supervisor::Impl {
   // ---- changes --------------------------------------------------------------------------
   void on_batch(const watch::Batch& batch) {
     if (shutting_down()) return;
-    ChangeSet changes;
-    changes.rescan = batch.rescan;
-    for (const auto& c : batch.changes) {
-      if (opt.accept_change && !opt.accept_change(c)) continue;
-      changes.add(user_path(cwd, c));
-    }
+    ChangeSet changes = ChangeSet::from(batch, cwd, opt.accept_change);
     if (changes.empty()) return;
-    Event e{.kind = Event::Kind::Changes, .path_count = changes.paths.size(), .rescan = batch.rescan};
-    e.paths.assign(changes.paths.begin(), changes.paths.begin() + static_cast<long>(std::min<size_t>(changes.paths.size(), 100)));
-    emit(e);
+    emit(changes.event());
     backoff->disarm();
     if (idle()) {
       controls.current().merge(changes);
@@ -574,20 +543,11 @@ struct Supervisor::Impl {
     }
   }
 
-  // The final stop's "stopping… (Ctrl-C again to kill)".
-  std::optional<std::chrono::steady_clock::time_point> stop_notice_at() const {
-    return stop ? stop->notice_at() : std::nullopt;
-  }
-
-  // How long the loop may sleep: until the stop's next deadline (its kill deadline does
-  // not depend on the timerfd having been created and armed) or the stop notice; else
+  // How long the loop may sleep: until the stop's next deadline or its notice; else
   // forever (the loop caps it at 100 ms once an fd could not join the epoll set).
   int wait_timeout_ms() const {
-    std::optional<std::chrono::steady_clock::time_point> at;
-    if (stop) at = stop->next_deadline();
-    if (auto notice = stop_notice_at(); notice && (!at || *notice < *at)) at = notice;
-    if (!at) return -1;
-    auto ms = std::chrono::ceil<std::chrono::milliseconds>(*at - std::chrono::steady_clock::now()).count();
+    if (!stop) return -1;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(stop->wake_at() - std::chrono::steady_clock::now()).count();
     return static_cast<int>(std::clamp<long long>(ms, 0, 60000));
   }
 
@@ -595,7 +555,7 @@ struct Supervisor::Impl {
     auto now = std::chrono::steady_clock::now();
     if (stop && (loop->degraded() || now >= stop->next_deadline())) poll_stop();
     if (loop->degraded()) on_sigchld();
-    if (auto notice = stop_notice_at(); notice && now >= *notice) {
+    if (auto notice = stop ? stop->notice_at() : std::nullopt; notice && now >= *notice) {
       stop->notice_shown();
       say(Status{.kind = Status::Kind::StopNotice});
     }
@@ -656,17 +616,9 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
     ready_spec = *ready;
   }
   if (impl->opt.ready_timeout <= std::chrono::milliseconds{0}) return Error{"--ready-timeout must be greater than 0"};
-  std::vector<SocketSpec> socket_specs;
-  for (const auto& text : impl->opt.sockets) {
-    auto spec = parse_socket_spec(text);
-    if (!spec) return spec.error();
-    socket_specs.push_back(*spec);
-  }
-  if (!socket_specs.empty()) {
-    auto bound = ListenSockets::bind(socket_specs);
-    if (!bound) return bound.error();
-    impl->sockets = std::move(*bound);
-  }
+  auto sockets = bind_sockets(impl->opt.sockets);
+  if (!sockets) return sockets.error();
+  impl->sockets = std::move(*sockets);
   impl->watcher = std::move(watcher);
 
   // Orphans of the program's tree re-parent to us, so we can stop and reap them.
