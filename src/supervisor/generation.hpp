@@ -2,9 +2,10 @@
 //
 // A generation is the Child, and for --graceful's overlapped start also its readiness
 // wait (until it is ready) and its output tail (its output passes through relive, which
-// keeps the last lines for a failure report). The Supervisor holds up to three: the
-// `current` one serving, the `next` one starting beside it (--graceful), and the
-// `retiring` one being stopped. Stopping is TreeStop's job; a Generation only starts.
+// keeps the last lines for a failure report). Up to three exist at once: the `current`
+// one serving and the `retiring` one being stopped (the Supervisor's), and the new one
+// starting beside `current` (--graceful; Overlap's, overlap.hpp, until it is ready or has
+// failed). Stopping is TreeStop's job; a Generation only starts.
 //
 // Example:
 //   auto gen = Generation::start(spec, std::move(ready_wait), forward_output);
@@ -36,7 +37,7 @@ struct Generation {
 
   std::unique_ptr<Child> child;
   std::unique_ptr<ReadinessWait> ready;  // until it is ready (or failed)
-  std::unique_ptr<OutputTail> tail;      // until handed to the Supervisor's forwarding list
+  std::unique_ptr<OutputTail> tail;      // until Overlap forwards it on its own (the handover)
   // Its exit was dealt with (reported, or it was stopped and the Stop event says so).
   bool exit_handled = false;
   // A place for what else belongs to one start (e.g. the write end of its stdin pipe).

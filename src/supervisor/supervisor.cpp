@@ -2,11 +2,13 @@
 //
 // Controls run one at a time (control_queue.hpp): Build (the old program keeps running
 // meanwhile; build_runner.hpp), Stop (until every process of the old tree is gone and
-// reaped; TreeStop), Start (a Generation, generation.hpp). A change arriving while a
-// Build or Stop is under way is handled by --on-busy-update; a change arriving when idle
-// queues [Build?, Stop, Start] and runs it at once — nothing waits on a timer, so the
-// latency from the watcher's batch to the new program is one stop plus one clone+exec.
-// Everything runs on the run() thread, woken by one epoll loop (event_loop.hpp).
+// reaped; the one ActiveStop, active_stop.hpp), Start (a Generation, generation.hpp), or
+// with --graceful StartNext (the new generation beside the old one until it is ready;
+// Overlap, overlap.hpp). A change arriving while a Build or Stop is under way is handled
+// by --on-busy-update; a change arriving when idle queues [Build?, Stop, Start] and runs
+// it at once — nothing waits on a timer, so the latency from the watcher's batch to the
+// new program is one stop plus one clone+exec. Everything runs on the run() thread, woken
+// by one epoll loop (event_loop.hpp).
 #include "relive/supervisor.hpp"
 
 #include <signal.h>
