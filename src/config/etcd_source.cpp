@@ -485,11 +485,20 @@ class EtcdSourceImpl final : public EtcdSource {
         if (!reached()) break;
       }
       if (!first_stream && (attempt > 0 || refused_attempt_ > 0)) {
-        if (!probe()) {
-          if (!back_off(attempt)) break;
-          continue;
+        if (woken_ && transport::Worker::announced_within(server_, kBackNews)) {
+          // Woken by fresh news: another source of ours just got an answer, so etcd
+          // serves; a probe now would only add a round trip to a busy, just-restarted
+          // etcd. Should it stop serving again meanwhile, the watch's own deadline for
+          // its "created" answer finds out.
+          outage_began_.reset();
+          woken_ = false;
+        } else {
+          if (!probe()) {
+            if (!back_off(attempt)) break;
+            continue;
+          }
+          if (!reached()) break;
         }
-        if (!reached()) break;
       }
       if (!first_stream) {
         std::lock_guard l(mu_);
@@ -526,11 +535,20 @@ class EtcdSourceImpl final : public EtcdSource {
     // Long enough for an authentication (bcrypt on the server), short against a herd. Once
     // another source of ours got through, etcd serves: a slow answer then is a busy etcd
     // (200 reconnects on a loaded machine), and cutting it short would only add a retry.
+    // Each probe that was not refused yet got no answer waits twice as long as the last
+    // (up to request_timeout): a restarting etcd on a loaded machine may take longer than
+    // the first timeout to answer, and with every probe cut short no source would find it
+    // back before its own doubled backoff ran out. The longer probe is an idle connection
+    // that etcd answers the moment it serves.
     auto timeout = std::min(std::max(options_.backoff_initial, std::chrono::milliseconds(500)), options_.request_timeout);
+    for (int i = 0; i < probe_timeouts_ && timeout < options_.request_timeout; ++i) timeout *= 2;
+    timeout = std::min(timeout, options_.request_timeout);
     if (transport::Worker::announced_within(server_, kBackNews)) timeout = options_.request_timeout;
     auto r = client_->range(key_, end_, 0, 1, true, timeout);
     if (!r && !worker_.stopping())
       set_link_problem(fmt::format("{}: etcd does not answer ({}); retrying", name(), r.error().message));
+    if (r) probe_timeouts_ = 0;
+    else if (client_->last_failure() != Failure::Refused) ++probe_timeouts_;
     return r.ok();
   }
 
@@ -542,7 +560,9 @@ class EtcdSourceImpl final : public EtcdSource {
       from = applied_ + 1;
     }
     const auto idle_deadline = options_.progress_interval * std::max(1, options_.idle_factor);
-    auto last_line = Clock::now();
+    const auto sent = Clock::now();
+    auto last_line = sent;
+    bool created = false;
     auto next_check = options_.check_interval.count() > 0 ? Clock::now() + options_.check_interval
                                                           : Clock::time_point::max();
     auto on_response = [&](const etcd_wire::WatchResponse& w) -> Next {
@@ -573,6 +593,7 @@ class EtcdSourceImpl final : public EtcdSource {
         return Next::Stop;
       }
       if (w.created) {
+        created = true;
         if (!link_problem_.empty() || logged_outage)
           log_->info("config: {}: watching again from revision {}", name(), applied_ + 1);
         link_problem_.clear();
@@ -603,6 +624,12 @@ class EtcdSourceImpl final : public EtcdSource {
     auto tick = [&]() -> Next {
       if (worker_.stopping()) return Next::Stop;
       const auto now = Clock::now();
+      if (!created && now - sent > options_.request_timeout) {
+        // A watch request etcd took but does not answer: an etcd that accepts connections
+        // before it serves them (restarting), found without waiting for the idle deadline.
+        why = fmt::format("etcd did not acknowledge the watch within {}", ms(options_.request_timeout));
+        return Next::Stop;
+      }
       if (now - last_line > idle_deadline) {
         why = fmt::format("silent for more than {} ({} x the progress interval)", ms(idle_deadline),
                           options_.idle_factor);
@@ -674,6 +701,7 @@ class EtcdSourceImpl final : public EtcdSource {
   bool woken_ = false;                              // the last backoff was cut short by another source
   int refused_attempt_ = 0;                         // tries on the short (refused) schedule
   std::uint64_t seen_ = 0;                          // Worker::announcements() before the last try
+  int probe_timeouts_ = 0;                          // probes in a row that got no answer (not refused)
 
   std::function<void()> changed_;
   transport::Worker worker_;  // last: stopped (joined) before the state above goes
