@@ -80,9 +80,11 @@ struct EtcdOptions {
   // get the full backoff above.
   std::chrono::milliseconds refused_backoff_max{1000};
   std::chrono::milliseconds restart_grace{std::chrono::seconds(30)};
-  // Sources of one process on the same endpoints share the news that etcd is back: the
-  // first whose retry succeeds wakes the others from their backoff, and each of those
-  // reconnects after its own random delay in [0, rejoin_spread) (spread out, not a herd).
+  // Sources of one process on the same endpoints share the news that etcd is back: each
+  // whose retry succeeds wakes the others from their backoff, and each of those reconnects
+  // after its own random delay in [0, rejoin_spread) (spread out, not a herd). A source
+  // whose own try failed while the news came retries after that delay too, and for 3 s
+  // after it a failed try (a busy etcd) is on the short schedule above.
   std::chrono::milliseconds rejoin_spread{300};
   // Per request (range, authenticate, count check).
   std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};

@@ -49,6 +49,10 @@ Format format_by_name(std::string_view key, Format fallback) {
   return fallback == Format::Auto ? Format::Yaml : fallback;
 }
 
+// How long another source's "etcd is back" stays news: a failed try within it is taken
+// for a busy etcd, not a lost one (the short schedule, a probe with the full timeout).
+constexpr std::chrono::milliseconds kBackNews{3000};
+
 std::string ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
 
 // Writes `content` to `path` atomically (a temp file in the same directory, fsync, rename)
@@ -394,11 +398,18 @@ class EtcdSourceImpl final : public EtcdSource {
   // The short schedule counts its own attempts: a restart's many refused tries must not
   // have doubled the full backoff by the time a try times out (an etcd that listens
   // before it serves), or that one timeout would wait up to backoff_max.
+  //
+  // A try that failed while another source of this process found the endpoints back
+  // (announced since seen_ was read) sleeps no backoff at all: it counts as woken. A try
+  // that failed shortly after such news (a probe timed out on a busy, just-restarted etcd)
+  // is on the short schedule too: the timeouts of etcd's start-up must not leave it in a
+  // doubled backoff of seconds while the rest of the fleet is back.
   bool back_off(int& attempt) {
     const bool refused = client_->last_failure() == Failure::Refused;
     const auto now = Clock::now();
     if (!outage_began_) outage_began_ = now;
-    const bool restarting = refused && now - *outage_began_ < options_.restart_grace;
+    const bool recently_back = transport::Worker::announced_within(server_, kBackNews);
+    const bool restarting = (refused || recently_back) && now - *outage_began_ < options_.restart_grace;
     const auto delay = restarting ? transport::full_jitter(refused_attempt_++, options_.backoff_initial,
                                                            std::min(options_.backoff_max, options_.refused_backoff_max))
                                   : transport::full_jitter(attempt++, options_.backoff_initial, options_.backoff_max);
@@ -407,7 +418,7 @@ class EtcdSourceImpl final : public EtcdSource {
       ++stats_.retries;
       if (refused) ++stats_.refused_retries;
     }
-    switch (worker_.backoff(delay, server_)) {
+    switch (worker_.backoff(delay, server_, seen_)) {
       case transport::Worker::Slept::Stopping: return false;
       case transport::Worker::Slept::Full: woken_ = false; return true;
       case transport::Worker::Slept::Woken: break;
@@ -420,19 +431,24 @@ class EtcdSourceImpl final : public EtcdSource {
     return sleep_for(transport::uniform_delay(options_.rejoin_spread));
   }
 
-  // A try went through after failures: tell the others (unless we only followed someone's
-  // news ourselves: one announcement per recovery is enough). False: stop() came.
+  // A try went through after failures: tell the others. Every source that gets through
+  // says so, the woken ones too: a source whose own try failed after the first news (a
+  // probe that timed out on a busy etcd) is sleeping again by now, and the next news
+  // wakes it, instead of its doubled backoff. The woken ones wait their own random delay
+  // before they try, so news never brings them back as one herd. False: stop() came.
   //
   // A source that found etcd back by itself also waits its own random delay in [0,
   // rejoin_spread) before its watch, as the woken ones did before their probe: a starting
   // etcd accepts connections before it serves them, and the probes it held then all
   // succeed at the same moment; without this delay they would reconnect as one herd.
   bool reached() {
-    const bool found_it = outage_began_ && !woken_;
+    const bool after_outage = outage_began_.has_value();
+    const bool found_it = after_outage && !woken_;
     outage_began_.reset();
     woken_ = false;
-    if (!found_it) return true;
+    if (!after_outage) return true;
     transport::Worker::announce_back(server_);
+    if (!found_it) return true;
     return sleep_for(transport::uniform_delay(options_.rejoin_spread));
   }
 
@@ -447,6 +463,7 @@ class EtcdSourceImpl final : public EtcdSource {
         range_needed = need_range_;
       }
       if (range_needed) {
+        seen_ = transport::Worker::announcements(server_);
         auto r = full_range(options_.request_timeout);
         if (worker_.stopping()) break;
         if (!r) {
@@ -468,11 +485,20 @@ class EtcdSourceImpl final : public EtcdSource {
         if (!reached()) break;
       }
       if (!first_stream && (attempt > 0 || refused_attempt_ > 0)) {
-        if (!probe()) {
-          if (!back_off(attempt)) break;
-          continue;
+        if (woken_ && transport::Worker::announced_within(server_, kBackNews)) {
+          // Woken by fresh news: another source of ours just got an answer, so etcd
+          // serves; a probe now would only add a round trip to a busy, just-restarted
+          // etcd. Should it stop serving again meanwhile, the watch's own deadline for
+          // its "created" answer finds out.
+          outage_began_.reset();
+          woken_ = false;
+        } else {
+          if (!probe()) {
+            if (!back_off(attempt)) break;
+            continue;
+          }
+          if (!reached()) break;
         }
-        if (!reached()) break;
       }
       if (!first_stream) {
         std::lock_guard l(mu_);
@@ -484,6 +510,7 @@ class EtcdSourceImpl final : public EtcdSource {
       bool resync = false;
       auto r = watch_once(why, resync, logged_outage);
       if (worker_.stopping()) break;
+      seen_ = transport::Worker::announcements(server_);  // news from before the stream ended is old
       if (Clock::now() - started >= options_.healthy_after) attempt = refused_attempt_ = 0;
       if (resync) {
         std::lock_guard l(mu_);
@@ -504,11 +531,24 @@ class EtcdSourceImpl final : public EtcdSource {
   // only the probes in flight then succeed at once; the rest come back at their jittered
   // retries.
   bool probe() {
-    // Long enough for an authentication (bcrypt on the server), short against a herd.
-    const auto timeout = std::min(std::max(options_.backoff_initial, std::chrono::milliseconds(500)), options_.request_timeout);
+    seen_ = transport::Worker::announcements(server_);
+    // Long enough for an authentication (bcrypt on the server), short against a herd. Once
+    // another source of ours got through, etcd serves: a slow answer then is a busy etcd
+    // (200 reconnects on a loaded machine), and cutting it short would only add a retry.
+    // Each probe that was not refused yet got no answer waits twice as long as the last
+    // (up to request_timeout): a restarting etcd on a loaded machine may take longer than
+    // the first timeout to answer, and with every probe cut short no source would find it
+    // back before its own doubled backoff ran out. The longer probe is an idle connection
+    // that etcd answers the moment it serves.
+    auto timeout = std::min(std::max(options_.backoff_initial, std::chrono::milliseconds(500)), options_.request_timeout);
+    for (int i = 0; i < probe_timeouts_ && timeout < options_.request_timeout; ++i) timeout *= 2;
+    timeout = std::min(timeout, options_.request_timeout);
+    if (transport::Worker::announced_within(server_, kBackNews)) timeout = options_.request_timeout;
     auto r = client_->range(key_, end_, 0, 1, true, timeout);
     if (!r && !worker_.stopping())
       set_link_problem(fmt::format("{}: etcd does not answer ({}); retrying", name(), r.error().message));
+    if (r) probe_timeouts_ = 0;
+    else if (client_->last_failure() != Failure::Refused) ++probe_timeouts_;
     return r.ok();
   }
 
@@ -520,7 +560,9 @@ class EtcdSourceImpl final : public EtcdSource {
       from = applied_ + 1;
     }
     const auto idle_deadline = options_.progress_interval * std::max(1, options_.idle_factor);
-    auto last_line = Clock::now();
+    const auto sent = Clock::now();
+    auto last_line = sent;
+    bool created = false;
     auto next_check = options_.check_interval.count() > 0 ? Clock::now() + options_.check_interval
                                                           : Clock::time_point::max();
     auto on_response = [&](const etcd_wire::WatchResponse& w) -> Next {
@@ -551,6 +593,7 @@ class EtcdSourceImpl final : public EtcdSource {
         return Next::Stop;
       }
       if (w.created) {
+        created = true;
         if (!link_problem_.empty() || logged_outage)
           log_->info("config: {}: watching again from revision {}", name(), applied_ + 1);
         link_problem_.clear();
@@ -581,6 +624,12 @@ class EtcdSourceImpl final : public EtcdSource {
     auto tick = [&]() -> Next {
       if (worker_.stopping()) return Next::Stop;
       const auto now = Clock::now();
+      if (!created && now - sent > options_.request_timeout) {
+        // A watch request etcd took but does not answer: an etcd that accepts connections
+        // before it serves them (restarting), found without waiting for the idle deadline.
+        why = fmt::format("etcd did not acknowledge the watch within {}", ms(options_.request_timeout));
+        return Next::Stop;
+      }
       if (now - last_line > idle_deadline) {
         why = fmt::format("silent for more than {} ({} x the progress interval)", ms(idle_deadline),
                           options_.idle_factor);
@@ -651,6 +700,8 @@ class EtcdSourceImpl final : public EtcdSource {
   std::optional<Clock::time_point> outage_began_;  // the first failed try since etcd last answered
   bool woken_ = false;                              // the last backoff was cut short by another source
   int refused_attempt_ = 0;                         // tries on the short (refused) schedule
+  std::uint64_t seen_ = 0;                          // Worker::announcements() before the last try
+  int probe_timeouts_ = 0;                          // probes in a row that got no answer (not refused)
 
   std::function<void()> changed_;
   transport::Worker worker_;  // last: stopped (joined) before the state above goes

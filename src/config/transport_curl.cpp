@@ -16,7 +16,7 @@ namespace relive::config::transport {
 namespace {
 
 constexpr std::size_t kMaxBody = 64u << 20;  // a hostile or broken server cannot exhaust memory
-constexpr int kTickMs = 50;
+constexpr int kTickMs = 50;  // a request's poll (interrupt() wakes it at once anyway)
 
 void global_init() {
   static std::once_flag once;
@@ -156,7 +156,7 @@ class CurlTransport final : public Transport {
       if (done) break;
       if (interrupted_.load()) { interrupted = true; break; }
       if (tick && (*tick)() == Next::Stop) { stopped_by_tick = true; break; }
-      curl_multi_poll(multi_, nullptr, 0, kTickMs, nullptr);
+      curl_multi_poll(multi_, nullptr, 0, tick ? static_cast<int>(std::max<std::int64_t>(1, request.tick_every.count())) : kTickMs, nullptr);
     }
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t.response.status);
     if (result == CURLE_COULDNT_CONNECT) {
