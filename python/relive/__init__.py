@@ -76,7 +76,9 @@ class Snapshot(_FrozenDict):
     loaded_at  when this version was published (datetime, local time).
     """
 
-    __slots__ = ("version", "loaded_at", "_native")
+    # __weakref__: a caller can learn when a version it no longer pins is gone (caches keyed
+    # by version, and the memory tests).
+    __slots__ = ("version", "loaded_at", "_native", "__weakref__")
 
     def __setattr__(self, name, value):
         raise AttributeError("a relive.Snapshot is read-only")

@@ -101,6 +101,8 @@ class Handler(logging.Handler):
     # the hot path compares against one precomputed bound.
     @property
     def pass_level(self):
+        """Records at or above this level are written at once; below it they are kept.
+        May be set at any time (a level number or name)."""
         return self._pass_level
 
     @pass_level.setter
@@ -110,6 +112,8 @@ class Handler(logging.Handler):
 
     @property
     def trigger_level(self):
+        """A record at or above this level writes the kept records first, then itself.
+        May be set at any time (a level number or name)."""
         return self._trigger_level
 
     @trigger_level.setter

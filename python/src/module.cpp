@@ -363,8 +363,10 @@ PYBIND11_MODULE(_relive, m) {
 
   py::class_<Subscriber, std::shared_ptr<Subscriber>>(m, "Subscription",
                                                       "Returned by Config.subscribe(); close() ends it.")
-      .def_property_readonly("prefix", [](const Subscriber& s) { return s.prefix; })
-      .def_property_readonly("closed", [](const Subscriber& s) { return s.closed.load(); })
+      .def_property_readonly("prefix", [](const Subscriber& s) { return s.prefix; },
+                             "The prefix subscribed to (\"\" for every key).")
+      .def_property_readonly("closed", [](const Subscriber& s) { return s.closed.load(); },
+                             "Whether close() ended it (its own or its Config's).")
       .def("close", &Subscriber::close, "Ends the subscription: the callback is not called again.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](Subscriber& s, py::args) { s.close(); });
@@ -405,7 +407,7 @@ relive.Change(key, old, new). An exception is logged (logger "relive") and does 
 the other callbacks. The subscription lasts until close() (of it or of the Config).)")
       .def("is_secret", &LiveConfig::is_secret, py::arg("key"), "Whether the key's value is redacted in messages.")
       .def("close", &LiveConfig::close, "Stops watching and ends the subscriptions. Idempotent.")
-      .def_property_readonly("closed", &LiveConfig::closed)
+      .def_property_readonly("closed", &LiveConfig::closed, "Whether close() was called.")
       .def("_reload_after_fork", &LiveConfig::reload_after_fork, py::arg("always"))
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](LiveConfig& c, py::args) { c.close(); });

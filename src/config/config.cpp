@@ -14,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -263,6 +264,22 @@ struct Core {
     }
     std::vector<std::function<void()>> commits;
     std::vector<std::string> rebuilt;
+    // A factory's failure: the error that rejects the version (option on), or nothing after
+    // noting it in the status (option off: the old resource stays, the version goes out).
+    auto failed = [&](const std::string& key, std::string_view what) -> std::optional<Error> {
+      if (options.reject_version_on_resource_failure) {
+        std::string m = fmt::format("{}: rebuilding the resource failed: {}", key, what);
+        Holding s(status_mu);
+        status.resource_error = m + "; keeping the previous version";
+        return Error{m};
+      }
+      std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
+                                  key, next.version(), what);
+      log->error("config: {}", m);
+      Holding s(status_mu);
+      status.resource_error = m;
+      return std::nullopt;
+    };
     for (const auto& hook : hooks) {
       Node new_section = section(next, hook.key);
       if (section(before, hook.key).same_value(new_section)) continue;
@@ -275,17 +292,9 @@ struct Core {
         if (commit) commits.push_back(std::move(commit));
         rebuilt.push_back(hook.key);
       } catch (const std::exception& e) {
-        if (options.reject_version_on_resource_failure) {
-          std::string m = fmt::format("{}: rebuilding the resource failed: {}", hook.key, e.what());
-          Holding s(status_mu);
-          status.resource_error = m + "; keeping the previous version";
-          return Error{m};
-        }
-        std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
-                                    hook.key, next.version(), e.what());
-        log->error("config: {}", m);
-        Holding s(status_mu);
-        status.resource_error = m;
+        if (auto error = failed(hook.key, e.what())) return *error;
+      } catch (...) {  // `throw 42` on the watch thread would otherwise terminate the process
+        if (auto error = failed(hook.key, "unknown exception (not a std::exception)")) return *error;
       }
     }
     Holding s(status_mu);
@@ -331,6 +340,9 @@ struct Core {
         return Error{describe(e)};
       } catch (const std::exception& e) {
         return Error{fmt::format("{}: {}: {}", section.origin().to_string(), b.key, e.what())};
+      } catch (...) {  // not a std::exception: still this version's error, not the watch thread's end
+        return Error{fmt::format("{}: {}: unknown exception (not a std::exception)", section.origin().to_string(),
+                                 b.key)};
       }
     }
     auto now = std::chrono::system_clock::now();
@@ -348,6 +360,8 @@ struct Core {
         return Error{"rejected by a validator: " + describe(e)};
       } catch (const std::exception& e) {
         return Error{std::string("rejected by a validator: ") + e.what()};
+      } catch (...) {
+        return Error{"rejected by a validator: unknown exception (not a std::exception)"};
       }
     }
     Snapshot before = current;
@@ -382,6 +396,8 @@ struct Core {
       r = load_locked(first);
     } catch (const std::exception& e) {  // bad_alloc merging a huge tree: this load fails, nothing else
       r = Error{std::string("loading failed: ") + e.what()};
+    } catch (...) {
+      r = Error{"loading failed: unknown exception (not a std::exception)"};
     }
     if (first) {
       if (r) {
@@ -724,6 +740,8 @@ Result<std::size_t> add_binding(Core& core, std::string key,
     return Error{core.describe(e)};
   } catch (const std::exception& e) {
     return Error{fmt::format("{}: {}: {}", sec.origin().to_string(), key, e.what())};
+  } catch (...) {
+    return Error{fmt::format("{}: {}: unknown exception (not a std::exception)", sec.origin().to_string(), key)};
   }
   core.bindings.push_back(BindingSlot{key, std::move(build)});
   auto bound = SnapshotAccess::bound(core.current);

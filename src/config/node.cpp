@@ -146,18 +146,28 @@ void throw_type_error(const Node& n, std::string expected) {
   throw TypeError(n.origin(), n.key(), std::move(expected), quoted(n));
 }
 
+namespace {
+
+// A number of seconds as nanoseconds, or nothing when it is negative, not finite or beyond
+// what std::chrono::nanoseconds holds (~292 years): converting such a number would be
+// undefined behaviour (std::chrono::seconds(n) overflowing, llround out of range), so every
+// bare-number path (a string "10", an integer, a float) goes through this one check.
+std::optional<std::chrono::nanoseconds> seconds_to_duration(long double seconds) {
+  if (!(seconds >= 0) || !std::isfinite(seconds)) return std::nullopt;
+  long double ns = seconds * 1e9L;
+  if (ns > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llroundl(ns)));
+}
+
+}  // namespace
+
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   if (text.empty()) return std::nullopt;
   double bare = 0;
-  if (parse_real(text, bare)) {
-    if (bare < 0 || !std::isfinite(bare)) return std::nullopt;
-    // The same range as the suffixed forms: a bare number is seconds.
-    if (static_cast<long double>(bare) * 1e9L > static_cast<long double>(std::numeric_limits<std::int64_t>::max()))
-      return std::nullopt;
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(bare * 1e9)));
-  }
+  // The same range as the suffixed forms: a bare number is seconds.
+  if (parse_real(text, bare)) return seconds_to_duration(static_cast<long double>(bare));
   long double total = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -366,9 +376,8 @@ std::string Node::as_string() const {
 std::chrono::nanoseconds Node::as_duration() const {
   std::optional<std::chrono::nanoseconds> d;
   if (kind_ == Kind::String) d = parse_duration(string_);
-  else if (kind_ == Kind::Int && int_ >= 0) d = std::chrono::seconds(int_);
-  else if (kind_ == Kind::Double && double_ >= 0 && std::isfinite(double_))
-    d = std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(double_ * 1e9)));
+  else if (kind_ == Kind::Int) d = seconds_to_duration(static_cast<long double>(int_));
+  else if (kind_ == Kind::Double) d = seconds_to_duration(static_cast<long double>(double_));
   if (!d) throw_type_error(*this, "a duration");
   return *d;
 }

@@ -173,5 +173,48 @@ TEST(ConfigResource, AFailedRebuildRejectsTheVersionByDefault) {
   EXPECT_FALSE(cfg->status().resource_error);
 }
 
+// The option off: a failed rebuild does not reject the version. It is published (readers see
+// pool_size: 5000) beside the old resource, the other resources of that version are
+// published with it, and the status says which resource stayed behind, for which version.
+TEST(ConfigResource, WithoutRejectionTheVersionIsPublishedBesideTheOldResource) {
+  TempDir dir;
+  auto path = dir / "app.yaml";
+  write_file(path, "db:\n  pool_size: 5\ncache:\n  size: 1\n");
+  Options o = manual({file(path)});
+  o.reject_version_on_resource_failure = false;
+  auto cfg = Config::open(std::move(o));
+  ASSERT_TRUE(cfg);
+  auto cache = cfg->resource<Pool>("cache", [](const Node& n) { return std::make_unique<Pool>(n.at("size").as_string()); });
+  auto pool = cfg->resource<Pool>("db", [](const Node& n) {
+    if (n.at("pool_size").as_int() > 1000) throw std::runtime_error("too many connections");
+    return std::make_unique<Pool>(n.at("pool_size").as_string());
+  });
+  ASSERT_TRUE(cache && pool);
+  write_file(path, "db:\n  pool_size: 5000\ncache:\n  size: 2\n");
+  auto r = cfg->reload();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(*r) << "a new version was published";
+  auto snap = cfg->pin();
+  EXPECT_EQ(snap->version(), 2u);
+  EXPECT_EQ(snap->get<int>("db.pool_size", 0), 5000);
+  EXPECT_EQ(pool->pin()->host, "5");  // the old resource keeps serving
+  EXPECT_EQ(pool->generation(), 1u);
+  EXPECT_EQ(cache->pin()->host, "2");  // the version's other resources went out with it
+  EXPECT_EQ(cache->generation(), 2u);
+  Status st = cfg->status();
+  EXPECT_EQ(st.version, 2u);
+  EXPECT_FALSE(st.error) << *st.error;  // the configuration itself loaded fine
+  ASSERT_TRUE(st.resource_error);
+  EXPECT_EQ(*st.resource_error,
+            "db: rebuilding the resource for version 2 failed: too many connections; keeping the previous one");
+
+  // A later version whose section builds clears it.
+  write_file(path, "db:\n  pool_size: 6\ncache:\n  size: 2\n");
+  ASSERT_TRUE(cfg->reload().ok());
+  EXPECT_EQ(pool->pin()->host, "6");
+  EXPECT_EQ(pool->generation(), 2u);
+  EXPECT_FALSE(cfg->status().resource_error);
+}
+
 }  // namespace
 }  // namespace relive::config

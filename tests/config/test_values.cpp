@@ -72,5 +72,36 @@ TEST(ConfigValues, TypedErrorsNameFileLineColumnAndKey) {
   EXPECT_EQ(none.size(), 1u);
 }
 
+// A number too large for std::chrono::nanoseconds (~292 years) is a TypeError naming the key,
+// for every bare-number form: an integer (std::chrono::seconds(n) then nanoseconds overflowed,
+// undefined behaviour, a negative or wrapped duration), a float (llround out of range) and a
+// string. Under UBSan the old conversions abort; in release they gave a wrong duration.
+TEST(ConfigValues, DurationsOutOfRangeAreTypeErrorsForEveryNumberForm) {
+  auto tree = parse(
+      "t_int: 10000000000\n"
+      "t_float: 1e19\n"
+      "t_float_small: 9.3e9\n"
+      "t_string: \"10000000000\"\n"
+      "t_max_int: 9223372036854775807\n"
+      "t_neg: -1\n"
+      "ok_int: 9223372036\n"
+      "ok_float: 1.5\n",
+      Format::Yaml, "app.yaml");
+  ASSERT_TRUE(tree) << tree.error().message;
+  const Node& root = *tree;
+  for (const char* key : {"t_int", "t_float", "t_float_small", "t_string", "t_max_int", "t_neg"}) {
+    SCOPED_TRACE(key);
+    try {
+      (void)root.at(key).as_duration();
+      ADD_FAILURE() << "expected a TypeError";
+    } catch (const TypeError& e) {
+      EXPECT_EQ(e.key(), key);
+      EXPECT_NE(std::string(e.what()).find("expected a duration"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(root.at("ok_int").as_duration(), std::chrono::nanoseconds(9223372036s));
+  EXPECT_EQ(root.at("ok_float").as_duration(), std::chrono::nanoseconds(1500ms));
+}
+
 }  // namespace
 }  // namespace relive::config

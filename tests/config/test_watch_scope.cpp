@@ -13,6 +13,7 @@
 
 #include "config_test_util.hpp"
 #include "relive/ignore.hpp"
+#include "relive/watch.hpp"
 #include "../../src/config/internal.hpp"
 
 // ThreadSanitizer refuses to start threads after a multi-threaded fork unless told not to
@@ -122,6 +123,47 @@ TEST(ConfigWatchScope, AFileBeingWrittenNextToTheConfigIsNotWatched) {
     log << "another line\n" << std::flush;
     return cfg->get<int>("n", 0) == 2;
   }, 10s));
+}
+
+// The same, as behaviour: the watch engine holds a batch while a file it watches is being
+// written, for up to max_delay. With the plan the Config hands the engine and max_delay
+// raised to 30 s, an edit of the config arrives well within 10 s although app.log, next to
+// it, keeps being written — a hold would take 30 s. The control: the same directory watched
+// without the Config's rules does hold (nothing within 2 s), so the hold is real and this
+// test would see it.
+TEST(ConfigWatchScope, AnEditArrivesWhileALogNextToTheConfigIsBeingWritten) {
+  TempDir dir;
+  write_file(dir / "app.yaml", "n: 1\n");
+  auto plans = detail::watch_options_for(watching({file(dir / "app.yaml")}));
+  ASSERT_EQ(plans.size(), 1u);
+  int edits = 0;
+  auto run = [&](watch::Options plan, std::chrono::milliseconds wait) {
+    plan.max_delay = 30s;
+    auto w = watch::Watcher::open(std::move(plan));
+    if (!w) {
+      ADD_FAILURE() << w.error().message;
+      return false;
+    }
+    std::atomic<bool> seen{false};
+    (*w)->start([&](const watch::Batch& b) {
+      for (const auto& c : b.changes)
+        if (c.path == "app.yaml") seen = true;
+    });
+    std::ofstream log(dir / "app.log", std::ios::app);  // opened after the watch: its writes are events
+    log << "a log line\n" << std::flush;
+    write_file(dir / "app.yaml", "n: " + std::to_string(++edits + 1) + "\n");
+    bool arrived = eventually([&] {
+      log << "another line\n" << std::flush;  // still open, still being written
+      return seen.load();
+    }, wait);
+    (*w)->stop();
+    return arrived;
+  };
+  EXPECT_TRUE(run(plans[0], 10s)) << "the config's edit was held back by the log being written";
+
+  watch::Options everything = plans[0];
+  everything.ignore.globs.clear();  // the whole directory, as before the config's rules
+  EXPECT_FALSE(run(everything, 2s)) << "control: without the rules the log's writes hold the batch";
 }
 
 // Number of threads of this process (/proc/self/status).

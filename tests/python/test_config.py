@@ -41,6 +41,19 @@ def test_layering_later_sources_override_earlier(tmp_path, app_yaml, monkeypatch
         assert snap.origin("nope") is None
 
 
+def test_duration_out_of_range_is_a_value_error_naming_the_key(tmp_path):
+    # Beyond ~292 years a duration does not fit in nanoseconds: the C++ conversion overflowed
+    # (a wrapped, negative or garbage timedelta); it is a TypeError, seen here as ValueError.
+    path = tmp_path / "app.yaml"
+    write(path, "t_int: 10000000000\nt_float: 1e19\nt_ok: 9223372036\n")
+    with relive.Config.open([str(path)], watch=False) as cfg:
+        snap = cfg.pin()
+        with pytest.raises(ValueError, match=r"app.yaml:1:\d+: t_int: expected a duration"):
+            snap.duration("t_int")
+        with pytest.raises(ValueError, match=r"app.yaml:2:\d+: t_float: expected a duration"):
+            snap.duration("t_float")
+        assert snap.duration("t_ok") == datetime.timedelta(seconds=9223372036)
+
 def test_pathlike_and_file_url(app_yaml):
     with relive.Config.open([app_yaml]) as cfg:
         assert cfg.pin()["db.host"] == "db1"

@@ -43,3 +43,41 @@ def test_stubtest_finds_the_stubs_consistent_with_the_module(tmp_path):
     out = mypy("mypy.stubtest", "relive", "--allowlist", os.path.join(CHECK, "stubtest_allowlist.txt"),
                cache=tmp_path / "cache", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _public_members(cls):
+    # What the class itself defines for its users (inherited dict/object members are not ours).
+    for name, value in vars(cls).items():
+        if name.startswith("_") or not (callable(value) or isinstance(value, (property, staticmethod,
+                                                                              classmethod))):
+            continue
+        yield name, getattr(cls, name)
+
+
+def _documented(obj):
+    doc = getattr(obj, "__doc__", None) or ""
+    # pybind11 puts the signature first ("file(path: str) -> ...\n\nA JSON/YAML/TOML file"):
+    # a signature alone documents nothing.
+    lines = [line for line in doc.strip().splitlines()
+             if line.strip() and not re.match(r"^\s*(\d+\.\s*)?\w+\(.*\)( -> .*)?$", line)
+             and line.strip() != "Overloaded function."]
+    return bool(lines)
+
+
+def test_every_public_name_has_a_docstring():
+    import relive.burst
+    missing = []
+    for module in (relive, relive.burst):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            qualified = f"{module.__name__}.{name}"
+            if isinstance(obj, type):
+                # A class's own docstring, not one inherited from dict or object.
+                if not _documented(obj) or obj.__doc__ in (dict.__doc__, object.__doc__):
+                    missing.append(qualified)
+                for member, value in _public_members(obj):
+                    if not _documented(value):
+                        missing.append(f"{qualified}.{member}")
+            elif not _documented(obj):
+                missing.append(qualified)
+    assert not missing, "no docstring: " + ", ".join(missing)
