@@ -112,7 +112,15 @@ class Matcher {
   // Problems met after open() while reading rules files lazily (an invalid .reloadignore
   // expression in a subdirectory, an unreadable .gitignore), oldest first, each once. The
   // valid lines of such a file still apply. A watcher prints them as warnings.
-  virtual std::vector<Error> take_errors() = 0;
+  std::vector<Error> take_errors();
+  // The same, each with the rules file it is about — as its message names it: relative to
+  // the root when under it, else absolute — so that a watcher can tell it apart from the
+  // same file's later reload() and report each file's problem once.
+  struct FileError {
+    std::string file;
+    Error error;
+  };
+  virtual std::vector<FileError> take_file_errors() = 0;
 
   virtual const std::filesystem::path& root() const = 0;
 };

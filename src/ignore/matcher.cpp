@@ -137,7 +137,7 @@ class MatcherImpl final : public Matcher {
   Result<void> reload(std::string_view rel) override;
   std::vector<fs::path> external_rules_files() const override;
   Result<void> reload_file(const fs::path& absolute_path) override;
-  std::vector<Error> take_errors() override { return std::exchange(errors_, {}); }
+  std::vector<FileError> take_file_errors() override { return std::exchange(errors_, {}); }
   const fs::path& root() const override { return root_; }
 
  private:
@@ -173,7 +173,7 @@ class MatcherImpl final : public Matcher {
   const DirNode* last_nearest_ = nullptr;
   bool last_valid_ = false;
   std::string full_path_buf_, regex_buf_, read_buf_;
-  std::vector<Error> errors_;
+  std::vector<FileError> errors_;  // the Error of each, with the file it is about
 };
 
 std::string MatcherImpl::relative_to_root(const fs::path& absolute) const {
@@ -202,7 +202,7 @@ void MatcherImpl::load_rules_file(RuleFile& file, const fs::path& path, bool git
     case ReadStatus::Absent:
       return;
     case ReadStatus::Failed:
-      errors_.push_back(Error{std::move(error)});
+      errors_.push_back({file.source, Error{std::move(error)}});
       return;
     case ReadStatus::Ok:
       break;
@@ -212,7 +212,7 @@ void MatcherImpl::load_rules_file(RuleFile& file, const fs::path& path, bool git
     file.set_rules(detail::parse_gitignore(read_buf_, &file));
   } else {
     file.set_rules(detail::parse_reloadignore(read_buf_, &file, &error));
-    if (!error.empty()) errors_.push_back(Error{std::move(error)});
+    if (!error.empty()) errors_.push_back({file.source, Error{std::move(error), ErrorKind::InvalidInput}});
   }
 }
 
@@ -267,7 +267,7 @@ Result<void> MatcherImpl::init() {
   for (const auto& p : options_.globs) detail::add_gitignore_pattern(detail::trim_trailing_spaces(p), ++line, &command_line_, globs);
   command_line_.set_rules(std::move(globs));
 
-  if (!errors_.empty()) return errors_.front();
+  if (!errors_.empty()) return errors_.front().error;
   return {};
 }
 
@@ -384,7 +384,7 @@ Result<void> MatcherImpl::reload_file(const fs::path& absolute_path) {
     return {};
   }
   if (errors_.size() > errors_before) {
-    Error e = errors_[errors_before];
+    Error e = errors_[errors_before].error;
     errors_.resize(errors_before);
     return e;
   }
@@ -410,7 +410,7 @@ Result<void> MatcherImpl::reload(std::string_view rel) {
   const size_t errors_before = errors_.size();
   load_rules_file(fresh, io_root_ / rel, gitignore, !gitignore);
   if (errors_.size() > errors_before) {
-    Error e = errors_[errors_before];
+    Error e = errors_[errors_before].error;
     errors_.resize(errors_before);
     return e;
   }
@@ -451,6 +451,12 @@ Result<std::unique_ptr<Matcher>> Matcher::open(const fs::path& root, const Optio
   auto m = std::make_unique<MatcherImpl>(root, canonical, options);
   if (auto r = m->init(); !r) return r.error();
   return std::unique_ptr<Matcher>(std::move(m));
+}
+
+std::vector<Error> Matcher::take_errors() {
+  std::vector<Error> out;
+  for (auto& e : take_file_errors()) out.push_back(std::move(e.error));
+  return out;
 }
 
 }  // namespace relive::ignore

@@ -73,6 +73,7 @@ Result<void> RootWatch::open() {
   if (!root_present_ || (tree_.root().wd < 0 && !tree_.root().polled)) {
     return Error{"watch root " + given_.string() + ": could not be watched (removed while starting?)"};
   }
+  report_lazy_rules_errors();
   return {};
 }
 
@@ -236,6 +237,9 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
       node->file_hashes.push_back(name_hash(e.name));
       if (e.type == DT_LNK && (file_name_.empty() || e.name == file_name_)) track_link(child_rel);
       if (report && !ignored(child_rel, false)) record_created(child_rel, false);
+      // A directory's rules files are read now (asking about any path in it reads them),
+      // not at the first save below it: their problems are reported at the start.
+      else if (!report && matcher_ && matcher_->is_rules_file(child_rel)) (void)ignored(child_rel, false);
     }
   }
   std::sort(node->file_hashes.begin(), node->file_hashes.end());
@@ -352,6 +356,8 @@ void RootWatch::handle(const std::vector<RawEvent>& events) {
     needs_reconcile_ = false;
     if (root_present_) reconcile(&tree_.root(), "");
   }
+  // Directories that appeared (and a reconcile's rescan) had their rules files read now.
+  report_lazy_rules_errors();
 }
 
 void RootWatch::apply(Node* node, uint32_t ev_mask, uint32_t cookie, const std::string& name) {
@@ -575,9 +581,18 @@ void RootWatch::report_rules_reload(const std::string& file, const Result<void>&
     rules_errors_.erase(file);
     return;
   }
+  report_rules_error(file, reloaded.error().message);
+}
+
+void RootWatch::report_lazy_rules_errors() {
+  if (!matcher_) return;
+  for (const auto& e : matcher_->take_file_errors()) report_rules_error(e.file, e.error.message);
+}
+
+void RootWatch::report_rules_error(const std::string& file, const std::string& message) {
   auto& last = rules_errors_[file];
-  if (last == reloaded.error().message) return;
-  last = reloaded.error().message;
+  if (last == message) return;
+  last = message;
   ctx_.warn(last);
 }
 

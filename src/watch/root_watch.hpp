@@ -102,6 +102,11 @@ class RootWatch {
   void reload_external_rules(const std::string& path);
   // One save (several events, each a reload) reports a bad line once.
   void report_rules_reload(const std::string& file, const Result<void>& reloaded);
+  // The problems the Matcher met reading a directory's rules files the first time (during a
+  // scan: at the start, or a directory that appeared), as warnings; each file's once, shared
+  // with report_rules_reload (a copied-in directory's file may also be reloaded by an event).
+  void report_lazy_rules_errors();
+  void report_rules_error(const std::string& file, const std::string& message);
 
   void record_created(std::string_view rel, bool is_dir, bool existed_before = false);
   void record_modified(std::string_view rel, bool is_dir);
