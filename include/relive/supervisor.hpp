@@ -300,6 +300,7 @@ struct Status {
     StopNotice,        // the final stop takes long (a second Ctrl-C kills)
     KilledByUser,      // a second Ctrl-C: `count` processes got SIGKILL (0: nothing was left)
     SignalForwarded,   // `signal` forwarded to `pid` (0: no program running)
+    SignalIgnored,     // a fault `signal` that process `pid` sent relive (kill(2)): ignored
     LoopDegraded,      // `message`: an fd could not join the epoll set; the loop polls
     LoopFailed,        // `message`: epoll_wait failed; run() returns
     Notice,            // `message`: something the user should know (e.g. typed input dropped)
@@ -392,9 +393,13 @@ struct Options {
 //   SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ and the
 //   real-time signals                 ignored (their default would end relive and orphan
 //                                     the program)
-// SIGPIPE is ignored (SIG_IGN). Signals that report a fault of relive itself (SIGSEGV,
-// SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) keep their default; so do SIGTSTP,
-// SIGTTIN and SIGTTOU (job control stops relive, it does not end it) — except that with
+//   SIGSEGV, SIGBUS, SIGFPE, SIGILL,  sent by a process (kill(2)): ignored, with a line
+//   SIGABRT, SIGTRAP, SIGSYS          naming the sender. A real fault of relive's own
+//                                     still ends it: the kernel unblocks a blocked signal
+//                                     that it raises for a fault (and abort() unblocks
+//                                     SIGABRT) and applies the default action.
+// SIGPIPE is ignored (SIG_IGN). SIGTSTP,
+// SIGTTIN and SIGTTOU keep their default (job control stops relive, it does not end it) — except that with
 // Options::forward_stdin on a terminal SIGTTIN is ignored (a read in the background fails
 // instead of stopping relive).
 // Example: `sigset_t m = relive::supervisor::handled_signals(); sigprocmask(SIG_BLOCK, &m, nullptr);`

@@ -61,9 +61,10 @@ Result<std::vector<uint64_t>> EventLoop::wait(int timeout_ms) {
   return tags;
 }
 
-void EventLoop::read_signals(const std::function<void(int)>& on_signal) {
+void EventLoop::read_signals(const std::function<void(int, pid_t)>& on_signal) {
   signalfd_siginfo si;
-  while (read(sigfd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) on_signal(static_cast<int>(si.ssi_signo));
+  while (read(sigfd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si))
+    on_signal(static_cast<int>(si.ssi_signo), static_cast<pid_t>(si.ssi_pid));
 }
 
 void EventLoop::clear_wake() {

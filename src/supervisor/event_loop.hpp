@@ -55,8 +55,9 @@ class EventLoop {
   // tags of the ready fds. EINTR is an empty result; another failure is an Error.
   Result<std::vector<uint64_t>> wait(int timeout_ms);
 
-  // Reads every pending signal and calls `on_signal` for each (after kSignalTag).
-  void read_signals(const std::function<void(int)>& on_signal);
+  // Reads every pending signal and calls `on_signal(signal, sending pid)` for each (after
+  // kSignalTag); the pid is 0 when the kernel sent it.
+  void read_signals(const std::function<void(int, pid_t)>& on_signal);
   // Consumes the wake-ups (after kWakeTag).
   void clear_wake();
   // Makes wait() return kWakeTag. Async-signal-safe, any thread.

@@ -58,6 +58,10 @@ static_assert(kWatcher > EventLoop::kWakeTag && kWatcher > EventLoop::kSignalTag
 
 bool is_shutdown_signal(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
 
+// The signals that report a fault; relive blocks them too (see handled_signals()).
+constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+bool is_fault_signal(int sig) { return std::find(std::begin(kFaultSignals), std::end(kFaultSignals), sig) != std::end(kFaultSignals); }
+
 // Set once relive is exiting; what run() returns follows from it.
 struct Shutdown {
   int signal = 0;                // 0: request_exit()
@@ -483,7 +487,7 @@ struct Supervisor::Impl {
     }
   }
 
-  void on_signal(int sig) {
+  void on_signal(int sig, pid_t sender) {
     if (sig == SIGCHLD) {
       on_sigchld();
     } else if (is_shutdown_signal(sig)) {
@@ -492,6 +496,9 @@ struct Supervisor::Impl {
       forward_signal(sig);
     } else if (sig == SIGWINCH) {
       on_window_change();
+    } else if (is_fault_signal(sig)) {
+      // Only one sent by a process gets here (a real fault is fatal before it is queued).
+      say(Status{.kind = Status::Kind::SignalIgnored, .pid = sender, .signal = sig});
     }
     // Everything else in handled_signals() is ignored: relive must outlive it.
   }
@@ -522,7 +529,7 @@ struct Supervisor::Impl {
       case kWatcher:
         for (const auto& b : watcher->read_batches()) on_batch(b);
         break;
-      case EventLoop::kSignalTag: loop->read_signals([this](int sig) { on_signal(sig); }); break;
+      case EventLoop::kSignalTag: loop->read_signals([this](int sig, pid_t sender) { on_signal(sig, sender); }); break;
       case EventLoop::kWakeTag:
         loop->clear_wake();
         begin_shutdown(0);
@@ -592,6 +599,10 @@ sigset_t handled_signals() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
                   SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGWINCH})
     sigaddset(&mask, sig);
+  // Blocking these costs nothing when they are real faults (the kernel unblocks a signal it
+  // raises for a fault, and abort() unblocks SIGABRT, so relive still dies with its core
+  // file), and turns one sent with kill(2) into a line instead of an orphaned program.
+  for (int sig : kFaultSignals) sigaddset(&mask, sig);
   for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaddset(&mask, sig);
   return mask;
 }

@@ -118,7 +118,7 @@ TEST(SupervisorPieces, EventLoopReturnsTheTagsOfReadyFdsAndItsOwnWakeAndSignals)
   ASSERT_TRUE(ready);
   EXPECT_EQ(*ready, std::vector<uint64_t>{supervisor::EventLoop::kSignalTag});
   std::vector<int> signals;
-  (*loop)->read_signals([&](int sig) { signals.push_back(sig); });
+  (*loop)->read_signals([&](int sig, pid_t) { signals.push_back(sig); });
   EXPECT_EQ(signals, std::vector<int>{SIGUSR2});
   EXPECT_FALSE((*loop)->degraded());
   ready = (*loop)->wait(0);  // nothing left

@@ -91,6 +91,11 @@ std::pair<std::string, Tone> words(const supervisor::Status& s) {
     case Kind::SignalForwarded:
       if (!s.pid) return {fmt::format("{} received; no program running to forward it to", signal_name(s.signal)), Tone::Info};
       return {fmt::format("{} forwarded to pid {}", signal_name(s.signal), s.pid), Tone::Info};
+    case Kind::SignalIgnored:
+      return {fmt::format("{} from pid {} ignored (it was sent, not a fault of relive's; SIGTERM stops relive "
+                          "and the program)",
+                          signal_name(s.signal), s.pid),
+              Tone::Notice};
     case Kind::LoopDegraded: return {s.message + "; checking every 100 ms instead", Tone::Error};
     case Kind::LoopFailed: return {s.message, Tone::Error};
     case Kind::Notice: return {s.message, Tone::Notice};
