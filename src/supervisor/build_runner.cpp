@@ -1,6 +1,9 @@
 // Runs --build and reports its outcome (build_runner.hpp).
 #include "build_runner.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace relive::supervisor {
 
 Result<Event> BuildRunner::start(const ChangeSet& changes) {
@@ -9,7 +12,10 @@ Result<Event> BuildRunner::start(const ChangeSet& changes) {
   spec.shell = true;
   spec.unset_env = {"RELIVE_CHANGED_PATHS"};
   if (!changes.paths.empty()) spec.env.push_back("RELIVE_CHANGED_PATHS=" + join(changes.paths, "\n"));
+  // -1 (inherit) if not wanted or /dev/null cannot be opened.
+  spec.stdin_fd = null_stdin_ ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
   auto started = Child::start(spec);
+  if (spec.stdin_fd >= 0) close(spec.stdin_fd);  // the child has its own copy
   if (!started) return started.error();
   child_ = std::move(*started);
   started_ = std::chrono::steady_clock::now();

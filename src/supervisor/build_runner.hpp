@@ -25,7 +25,11 @@ namespace relive::supervisor {
 
 class BuildRunner {
  public:
-  explicit BuildRunner(std::string command) : command_(std::move(command)) {}
+  // `input_is_the_programs`: relive reads its stdin for the program (Options::forward_stdin),
+  // so the build gets /dev/null instead — a build inheriting the terminal would take lines
+  // typed for the program (and `rs`), and one that prompts gets EOF rather than hanging.
+  explicit BuildRunner(std::string command, bool input_is_the_programs = false)
+      : command_(std::move(command)), null_stdin_(input_is_the_programs) {}
 
   bool configured() const { return !command_.empty(); }
   const std::string& command() const { return command_; }
@@ -47,6 +51,7 @@ class BuildRunner {
 
  private:
   std::string command_;
+  bool null_stdin_ = false;
   std::unique_ptr<Child> child_;
   std::chrono::steady_clock::time_point started_;
 };

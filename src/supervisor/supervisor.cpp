@@ -618,7 +618,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(Options options, std::uni
   std::unique_ptr<Supervisor> sup(new Supervisor());
   auto impl = std::make_unique<Impl>();
   impl->command_text = join(options.command, " ");
-  impl->build = BuildRunner(options.build);
+  impl->build = BuildRunner(options.build, options.forward_stdin);
   impl->opt = std::move(options);
   // Zero downtime: a bad --ready or --socket is reported before anything starts; the
   // sockets are bound now, once, for relive's whole life.
