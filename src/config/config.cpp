@@ -14,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -250,19 +251,25 @@ struct Core {
     return m + ": expected " + e.expected() + ", got " + got;
   }
 
+  // What rebuild_resources() built for a version, applied when that version is published.
+  struct Rebuilt {
+    std::vector<std::function<void()>> commits;  // each publishes one new resource
+    std::vector<std::string> keys;               // the resources rebuilt
+    std::optional<std::string> failure;          // a rebuild that failed (option off)
+  };
+
   // Before a version is published: builds the resources whose section changed, so that
   // whoever sees version N also finds resources built from N. Returns what publishes them,
   // or — when a factory throws and reject_version_on_resource_failure is on — the error
   // that rejects the version (nothing built is published). Option off: the failed resource
   // keeps its old T and the version goes out. load_mu held.
-  Result<std::vector<std::function<void()>>> rebuild_resources(const Snapshot& before, const Snapshot& next) {
+  Result<Rebuilt> rebuild_resources(const Snapshot& before, const Snapshot& next) {
     std::vector<ResourceHook> hooks;
     {
       Holding s(subs_mu);
       hooks = resources;
     }
-    std::vector<std::function<void()>> commits;
-    std::vector<std::string> rebuilt;
+    Rebuilt out;
     for (const auto& hook : hooks) {
       Node new_section = section(next, hook.key);
       if (section(before, hook.key).same_value(new_section)) continue;
@@ -272,8 +279,8 @@ struct Core {
           InUserCode user;
           commit = hook.rebuild(new_section);
         }
-        if (commit) commits.push_back(std::move(commit));
-        rebuilt.push_back(hook.key);
+        if (commit) out.commits.push_back(std::move(commit));
+        out.keys.push_back(hook.key);
       } catch (const std::exception& e) {
         if (options.reject_version_on_resource_failure) {
           std::string m = fmt::format("{}: rebuilding the resource failed: {}", hook.key, e.what());
@@ -284,14 +291,18 @@ struct Core {
         std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
                                     hook.key, next.version(), e.what());
         log->error("config: {}", m);
-        Holding s(status_mu);
-        status.resource_error = m;
+        out.failure = std::move(m);
       }
     }
-    Holding s(status_mu);
-    for (const auto& key : rebuilt)
+    return out;
+  }
+
+  // The resource part of the status of a version about to be published: the rebuilt
+  // resources' earlier failures are resolved, a new failure is shown. status_mu held.
+  void record_resources(const Rebuilt& rebuilt) {
+    for (const auto& key : rebuilt.keys)
       if (status.resource_error && status.resource_error->starts_with(key + ": ")) status.resource_error.reset();
-    return commits;
+    if (rebuilt.failure) status.resource_error = rebuilt.failure;
   }
 
   // Reads, merges, converts and validates; publishes on success. load_mu held.
@@ -351,12 +362,19 @@ struct Core {
       }
     }
     Snapshot before = current;
-    auto commits = rebuild_resources(before, next);
-    if (!commits) return commits.error();
-    for (auto& commit : *commits) commit();
+    auto rebuilt = rebuild_resources(before, next);
+    if (!rebuilt) return rebuilt.error();
+    for (auto& commit : rebuilt->commits) commit();
     current = next;
+    {
+      // The status changes in the same step as the published version: whoever pins N
+      // (or is notified of it) and then asks status() finds N's, never the error N cleared.
+      Holding s(status_mu);
+      if (cell) cell->publish(std::make_unique<const Snapshot>(next));
+      record_success(first);
+      record_resources(*rebuilt);
+    }
     if (cell) {
-      cell->publish(std::make_unique<const Snapshot>(next));
       Holding q(queue_mu);
       queue.emplace_back(std::move(before), std::move(next));
       queue_cv->notify_one();
@@ -364,39 +382,45 @@ struct Core {
     return true;
   }
 
+  // A load that succeeded: the version serving (current) and a cleared error go into the
+  // status. load_mu and status_mu held.
+  void record_success(bool first) {
+    if (!first) ++status.reloads;
+    status.error.reset();
+    status.version = current.version();
+    status.loaded_at = current.loaded_at();
+  }
+
   Result<bool> reload(bool first = false) {
     Holding l(load_mu);
+    bool had_error = false;  // only loads (under load_mu) set or clear status.error
+    {
+      Holding s(status_mu);
+      had_error = status.error.has_value();
+    }
     Result<bool> r = false;
     try {
       r = load_locked(first);
     } catch (const std::exception& e) {  // bad_alloc merging a huge tree: this load fails, nothing else
       r = Error{std::string("loading failed: ") + e.what()};
     }
-    if (first) {
-      if (r) {
-        Holding s(status_mu);
-        status.version = current.version();
-        status.loaded_at = current.loaded_at();
-      }
-      return r;
-    }
-    std::string recovered_from;
-    {
+    // A load that published a version recorded its status with the publish; the others
+    // (identical content, a failure) are recorded here.
+    const bool published = r && *r;
+    if (!published) {
       Holding s(status_mu);
-      ++status.reloads;
       if (r) {
-        if (status.error) recovered_from = *status.error;
-        status.error.reset();
-        status.version = current.version();
-        status.loaded_at = current.loaded_at();
-      } else {
+        record_success(first);
+      } else if (!first) {
+        ++status.reloads;
         ++status.failures;
         status.error = r.error().message + "; " + keeping();
       }
     }
+    if (first) return r;
     if (r) {
       last_logged.clear();
-      if (!recovered_from.empty())
+      if (had_error)
         log->info("config: version {} loaded; the earlier error is resolved", current.version());
       else if (*r)
         log->info("config: version {} loaded", current.version());
@@ -728,8 +752,6 @@ void add_resource(Core& core, std::string key, std::function<std::function<void(
   Holding s(core.subs_mu);
   core.resources.push_back(ResourceHook{std::move(key), std::move(rebuild)});
 }
-
-void log_error(Core& core, const std::string& message) { core.log->error("config: {}", message); }
 
 void unsubscribe(Core& core, std::uint64_t id) {
   auto remove = [&] {
