@@ -209,8 +209,8 @@ class Logger final : public ScopeTarget {
   const std::string& name() const { return name_; }
   const Options& options() const { return options_; }
 
-  // Number of messages buffered for the calling thread's active buffer (thread or scope).
-  // For tests and diagnostics.
+  // Number of messages held in the calling thread's active buffer (innermost scope, or the
+  // thread's own), for diagnostics such as a status page; reading it changes nothing.
   size_t buffered() const;
 
   // ScopeTarget (use relive::burst::Scope rather than these).

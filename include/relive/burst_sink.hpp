@@ -60,7 +60,8 @@ class burst_sink final : public spdlog::sinks::base_sink<Mutex>, public burst::S
   explicit burst_sink(spdlog::sink_ptr sink, burst::Options options = {})
       : core_(std::vector<spdlog::sink_ptr>{std::move(sink)}, options) {}
 
-  // Messages buffered for the calling thread's active buffer. For tests and diagnostics.
+  // Messages held in the calling thread's active buffer (innermost scope, or the thread's
+  // own), for diagnostics such as a status page; reading it changes nothing.
   size_t buffered() {
     std::lock_guard<Mutex> lock(this->mutex_);
     return core_.buffered(burst::detail::current_thread_id());
