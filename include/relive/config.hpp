@@ -115,7 +115,6 @@ class Snapshot {
   // All leaves, in tree order, with their origins (for `show --explain`).
   std::vector<Entry> entries() const;
 
-
  private:
   friend struct SnapshotAccess;
   template <class T>
@@ -200,7 +199,9 @@ struct Options {
   bool reject_version_on_resource_failure = true;
 };
 
-// What the loader knows now. Cheap to call; any thread.
+// What the loader knows now. Cheap to call; any thread. It changes in the same step as the
+// published version: whoever has seen version N (a pin, a subscriber's Update) and then
+// calls status() finds N's status or a later one — never the error that N resolved.
 struct Status {
   std::uint64_t version = 0;                            // the version serving
   std::chrono::system_clock::time_point loaded_at{};    // when it was published
