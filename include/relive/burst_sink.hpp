@@ -43,37 +43,10 @@
 #include <vector>
 
 #include "relive/burst.hpp"
+// The sink's state and logic, compiled once in src/burst: not API.
+#include "relive/internal/burst_sink_core.hpp"
 
 namespace relive {
-
-namespace burst::detail {
-
-// The sink's state and logic, compiled once in src/burst; the caller holds the sink's lock.
-class SinkCore {
- public:
-  SinkCore(std::vector<spdlog::sink_ptr> sinks, Options options);
-  ~SinkCore();
-  SinkCore(const SinkCore&) = delete;
-  SinkCore& operator=(const SinkCore&) = delete;
-
-  void on_message(const spdlog::details::log_msg& msg);
-  void flush();
-  void trigger(size_t thread_id);
-  void flush_buffers();
-  void set_formatter(const spdlog::formatter& formatter);
-  void* enter_scope(size_t thread_id);
-  void leave_scope(size_t thread_id, void* token) noexcept;
-  size_t buffered(size_t thread_id) const;
-  const std::vector<spdlog::sink_ptr>& sinks() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-size_t current_thread_id();  // spdlog's id of the calling thread (as in log_msg::thread_id)
-
-}  // namespace burst::detail
 
 // An spdlog sink that buffers messages below the pass level and writes them to `sinks`
 // only when a message at or above the trigger level follows (see relive/burst.hpp).
@@ -87,7 +60,8 @@ class burst_sink final : public spdlog::sinks::base_sink<Mutex>, public burst::S
   explicit burst_sink(spdlog::sink_ptr sink, burst::Options options = {})
       : core_(std::vector<spdlog::sink_ptr>{std::move(sink)}, options) {}
 
-  // Messages buffered for the calling thread's active buffer. For tests and diagnostics.
+  // Messages held in the calling thread's active buffer (innermost scope, or the thread's
+  // own), for diagnostics such as a status page; reading it changes nothing.
   size_t buffered() {
     std::lock_guard<Mutex> lock(this->mutex_);
     return core_.buffered(burst::detail::current_thread_id());

@@ -71,8 +71,13 @@
 #include "relive/config_node.hpp"
 #include "relive/config_source.hpp"
 #include "relive/error.hpp"
+// How the templates below reach the loader (defined in src/config): not API.
+#include "relive/internal/config_core.hpp"
 
 namespace relive::config {
+
+template <class T>
+class Binding;
 
 // ---------------------------------------------------------------------------------------
 // One leaf of a snapshot: its dotted key, its value as text, where it was set.
@@ -110,13 +115,14 @@ class Snapshot {
   // All leaves, in tree order, with their origins (for `show --explain`).
   std::vector<Entry> entries() const;
 
-  // The value built by a Binding for this version (internal: use Binding<T>::pin()).
+ private:
+  friend struct SnapshotAccess;
+  template <class T>
+  friend class Binding;
+  // The value built by a Binding for this version (what Binding<T>::pin() reads).
   const void* bound(std::size_t slot) const {
     return slot < bound_.size() ? bound_[slot].get() : nullptr;
   }
-
- private:
-  friend struct SnapshotAccess;
   std::uint64_t version_ = 0;
   std::chrono::system_clock::time_point loaded_at_{};
   std::shared_ptr<const Node> root_;
@@ -193,7 +199,9 @@ struct Options {
   bool reject_version_on_resource_failure = true;
 };
 
-// What the loader knows now. Cheap to call; any thread.
+// What the loader knows now. Cheap to call; any thread. It changes in the same step as the
+// published version: whoever has seen version N (a pin, a subscriber's Update) and then
+// calls status() finds N's status or a later one — never the error that N resolved.
 struct Status {
   std::uint64_t version = 0;                            // the version serving
   std::chrono::system_clock::time_point loaded_at{};    // when it was published
@@ -207,24 +215,6 @@ struct Status {
   // serving the cache file ... (revision 42); ...").
   std::vector<std::string> source_problems;
 };
-
-namespace detail {
-struct Core;
-struct BindingSlot;
-// Registers a typed binding on core; returns its slot. Fails if the current snapshot
-// does not convert.
-Result<std::size_t> add_binding(Core& core, std::string key,
-                                std::function<std::shared_ptr<const void>(const Node&)> build);
-// Registers a resource rebuild hook: called with the new section of a version that changed
-// it, before that version is published; builds (or throws) and returns what publishes the
-// new T (empty: keep the old one), run only once the version is accepted.
-void add_resource(Core& core, std::string key,
-                  std::function<std::function<void()>(const Node&)> rebuild);
-// The section at key, or a Null node with that key.
-Node section(const Snapshot& snapshot, const std::string& key);
-void log_error(Core& core, const std::string& message);
-void unsubscribe(Core& core, std::uint64_t id);
-}  // namespace detail
 
 // A typed view of one section (or scalar key) built once per version at load time.
 template <class T>

@@ -1,7 +1,8 @@
-// The front end's per-thread record ring (relive/burst.hpp, detail::Ring): the cold parts.
+// The front end's per-thread record ring (relive/internal/burst_record.hpp, detail::Ring):
+// the cold parts.
 #include <algorithm>
 
-#include "relive/burst.hpp"
+#include "relive/internal/burst_record.hpp"
 
 namespace relive::burst::detail {
 

@@ -251,21 +251,27 @@ struct Core {
     return m + ": expected " + e.expected() + ", got " + got;
   }
 
+  // What rebuild_resources() built for a version, applied when that version is published.
+  struct Rebuilt {
+    std::vector<std::function<void()>> commits;  // each publishes one new resource
+    std::vector<std::string> keys;               // the resources rebuilt
+    std::optional<std::string> failure;          // a rebuild that failed (option off)
+  };
+
   // Before a version is published: builds the resources whose section changed, so that
   // whoever sees version N also finds resources built from N. Returns what publishes them,
   // or — when a factory throws and reject_version_on_resource_failure is on — the error
   // that rejects the version (nothing built is published). Option off: the failed resource
   // keeps its old T and the version goes out. load_mu held.
-  Result<std::vector<std::function<void()>>> rebuild_resources(const Snapshot& before, const Snapshot& next) {
+  Result<Rebuilt> rebuild_resources(const Snapshot& before, const Snapshot& next) {
     std::vector<ResourceHook> hooks;
     {
       Holding s(subs_mu);
       hooks = resources;
     }
-    std::vector<std::function<void()>> commits;
-    std::vector<std::string> rebuilt;
+    Rebuilt out;
     // A factory's failure: the error that rejects the version (option on), or nothing after
-    // noting it in the status (option off: the old resource stays, the version goes out).
+    // noting it for the version's status (option off: the old resource stays, the version goes out).
     auto failed = [&](const std::string& key, std::string_view what) -> std::optional<Error> {
       if (options.reject_version_on_resource_failure) {
         std::string m = fmt::format("{}: rebuilding the resource failed: {}", key, what);
@@ -276,8 +282,7 @@ struct Core {
       std::string m = fmt::format("{}: rebuilding the resource for version {} failed: {}; keeping the previous one",
                                   key, next.version(), what);
       log->error("config: {}", m);
-      Holding s(status_mu);
-      status.resource_error = m;
+      out.failure = std::move(m);
       return std::nullopt;
     };
     for (const auto& hook : hooks) {
@@ -289,18 +294,23 @@ struct Core {
           InUserCode user;
           commit = hook.rebuild(new_section);
         }
-        if (commit) commits.push_back(std::move(commit));
-        rebuilt.push_back(hook.key);
+        if (commit) out.commits.push_back(std::move(commit));
+        out.keys.push_back(hook.key);
       } catch (const std::exception& e) {
         if (auto error = failed(hook.key, e.what())) return *error;
       } catch (...) {  // `throw 42` on the watch thread would otherwise terminate the process
         if (auto error = failed(hook.key, "unknown exception (not a std::exception)")) return *error;
       }
     }
-    Holding s(status_mu);
-    for (const auto& key : rebuilt)
+    return out;
+  }
+
+  // The resource part of the status of a version about to be published: the rebuilt
+  // resources' earlier failures are resolved, a new failure is shown. status_mu held.
+  void record_resources(const Rebuilt& rebuilt) {
+    for (const auto& key : rebuilt.keys)
       if (status.resource_error && status.resource_error->starts_with(key + ": ")) status.resource_error.reset();
-    return commits;
+    if (rebuilt.failure) status.resource_error = rebuilt.failure;
   }
 
   // Reads, merges, converts and validates; publishes on success. load_mu held.
@@ -365,12 +375,19 @@ struct Core {
       }
     }
     Snapshot before = current;
-    auto commits = rebuild_resources(before, next);
-    if (!commits) return commits.error();
-    for (auto& commit : *commits) commit();
+    auto rebuilt = rebuild_resources(before, next);
+    if (!rebuilt) return rebuilt.error();
+    for (auto& commit : rebuilt->commits) commit();
     current = next;
+    {
+      // The status changes in the same step as the published version: whoever pins N
+      // (or is notified of it) and then asks status() finds N's, never the error N cleared.
+      Holding s(status_mu);
+      if (cell) cell->publish(std::make_unique<const Snapshot>(next));
+      record_success(first);
+      record_resources(*rebuilt);
+    }
     if (cell) {
-      cell->publish(std::make_unique<const Snapshot>(next));
       // The dispatcher runs callbacks and frees versions holding bound values (user types)
       // off the loader's thread. With neither, it has nothing to do: waking it anyway costs
       // each Config a second thread wake-up per version, which for a fleet of Configs in
@@ -389,8 +406,22 @@ struct Core {
     return true;
   }
 
+  // A load that succeeded: the version serving (current) and a cleared error go into the
+  // status. load_mu and status_mu held.
+  void record_success(bool first) {
+    if (!first) ++status.reloads;
+    status.error.reset();
+    status.version = current.version();
+    status.loaded_at = current.loaded_at();
+  }
+
   Result<bool> reload(bool first = false) {
     Holding l(load_mu);
+    bool had_error = false;  // only loads (under load_mu) set or clear status.error
+    {
+      Holding s(status_mu);
+      had_error = status.error.has_value();
+    }
     Result<bool> r = false;
     try {
       r = load_locked(first);
@@ -399,31 +430,23 @@ struct Core {
     } catch (...) {
       r = Error{"loading failed: unknown exception (not a std::exception)"};
     }
-    if (first) {
-      if (r) {
-        Holding s(status_mu);
-        status.version = current.version();
-        status.loaded_at = current.loaded_at();
-      }
-      return r;
-    }
-    std::string recovered_from;
-    {
+    // A load that published a version recorded its status with the publish; the others
+    // (identical content, a failure) are recorded here.
+    const bool published = r && *r;
+    if (!published) {
       Holding s(status_mu);
-      ++status.reloads;
       if (r) {
-        if (status.error) recovered_from = *status.error;
-        status.error.reset();
-        status.version = current.version();
-        status.loaded_at = current.loaded_at();
-      } else {
+        record_success(first);
+      } else if (!first) {
+        ++status.reloads;
         ++status.failures;
         status.error = r.error().message + "; " + keeping();
       }
     }
+    if (first) return r;
     if (r) {
       last_logged.clear();
-      if (!recovered_from.empty())
+      if (had_error)
         log->info("config: version {} loaded; the earlier error is resolved", current.version());
       else if (*r)
         log->info("config: version {} loaded", current.version());
@@ -757,8 +780,6 @@ void add_resource(Core& core, std::string key, std::function<std::function<void(
   Holding s(core.subs_mu);
   core.resources.push_back(ResourceHook{std::move(key), std::move(rebuild)});
 }
-
-void log_error(Core& core, const std::string& message) { core.log->error("config: {}", message); }
 
 void unsubscribe(Core& core, std::uint64_t id) {
   auto remove = [&] {

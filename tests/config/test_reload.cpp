@@ -6,6 +6,11 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -246,6 +251,79 @@ TEST(ConfigReload, UnsubscribedCallbackIsNotCalled) {
   ASSERT_TRUE(cfg->reload().ok());
   ASSERT_TRUE(eventually([&] { return b == 2; }, 10s));
   EXPECT_EQ(a.load(), 1);
+}
+
+
+// Keeps the calling thread on one CPU while alive (threads it starts inherit that), and
+// puts its former CPU set back at the end.
+class OnOneCpu {
+ public:
+  OnOneCpu() {
+    ok_ = sched_getaffinity(0, sizeof before_, &before_) == 0;
+    int cpu = 0;
+    while (ok_ && cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &before_)) ++cpu;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ok_ = ok_ && cpu < CPU_SETSIZE && sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  ~OnOneCpu() {
+    if (ok_) sched_setaffinity(0, sizeof before_, &before_);
+  }
+  OnOneCpu(const OnOneCpu&) = delete;
+  OnOneCpu& operator=(const OnOneCpu&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  cpu_set_t before_{};
+  bool ok_ = false;
+};
+
+// status() changes with the published version, not after it: whoever sees version N —
+// here the subscriber, which runs once N is published — finds N's status, the earlier
+// error cleared. To leave no gap unseen, the reload runs on a thread of the idle
+// scheduling class sharing one CPU with the dispatcher: the dispatcher runs as soon as the
+// publish wakes it, before the loader's next step, so a status updated after the publish
+// would still show the old error and the old version.
+TEST(ConfigReload, StatusChangesWithThePublishedVersion) {
+  OnOneCpu one_cpu;
+  ASSERT_TRUE(one_cpu.ok()) << "sched_setaffinity: " << std::strerror(errno);
+  TempDir dir;
+  auto path = dir / "app.yaml";
+  write_file(path, "n: 1\n");
+  auto cfg = Config::open(manual({file(path)}));  // its dispatcher shares our CPU
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  write_file(path, "n: [1,\n");
+  ASSERT_FALSE(cfg->reload());
+  ASSERT_TRUE(cfg->status().error);
+
+  std::mutex mu;
+  std::vector<std::pair<std::uint64_t, Status>> seen;  // (update's version, status() in it)
+  auto sub = cfg->subscribe("", [&](const Update& u) {
+    Status status = cfg->status();
+    std::lock_guard l(mu);
+    seen.emplace_back(u.version, std::move(status));
+  });
+  write_file(path, "n: 2\n");
+  Result<bool> r = false;
+  int sched_error = 0;
+  std::thread loader([&] {
+    sched_param param{};
+    sched_error = pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+    if (sched_error == 0) r = cfg->reload();
+  });
+  loader.join();
+  ASSERT_EQ(sched_error, 0) << "pthread_setschedparam(SCHED_IDLE): " << std::strerror(sched_error);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(*r);
+  ASSERT_TRUE(eventually([&] { std::lock_guard l(mu); return !seen.empty(); }, 10s));
+  std::lock_guard l(mu);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].first, 2u);
+  EXPECT_EQ(seen[0].second.version, 2u);
+  EXPECT_FALSE(seen[0].second.error) << *seen[0].second.error;
+  EXPECT_EQ(seen[0].second.failures, 1u);
+  EXPECT_EQ(seen[0].second.reloads, 2u);
 }
 
 }  // namespace
