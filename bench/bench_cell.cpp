@@ -222,7 +222,8 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "writers: %.0f publishes/s (raw), %.0f versions/s (config)\n",
-               publishes / seconds, config_publishes / seconds);
+               static_cast<double>(publishes) / seconds,
+               static_cast<double>(config_publishes) / seconds);
   g_binding.reset();
   g_config.reset();
   benchmark::Shutdown();

@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // not timed: the reader stamps
       }
       const long at = seen_at_ns.load();
-      if (at != 0) ms.push_back((at - start.time_since_epoch().count()) / 1e6);
+      if (at != 0) ms.push_back(static_cast<double>(at - start.time_since_epoch().count()) / 1e6);
       awaited.store(-1);
     }
     stop = true;

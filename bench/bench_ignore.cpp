@@ -74,7 +74,7 @@ void BM_IgnoredEntry_ScanWarm(benchmark::State& state) {
     for (size_t i = 0; i < f.paths.size(); ++i) ignored += m->ignored_entry(f.paths[i], f.is_dir[i]);
   }
   benchmark::DoNotOptimize(ignored);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.paths.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.paths.size()));
 }
 BENCHMARK(BM_IgnoredEntry_ScanWarm)->Unit(benchmark::kMillisecond);
 
@@ -87,7 +87,7 @@ void BM_Ignored_WithAncestorWalk(benchmark::State& state) {
     for (size_t i = 0; i < f.paths.size(); ++i) ignored += m->ignored(f.paths[i], f.is_dir[i]);
   }
   benchmark::DoNotOptimize(ignored);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.paths.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.paths.size()));
 }
 BENCHMARK(BM_Ignored_WithAncestorWalk)->Unit(benchmark::kMillisecond);
 
@@ -101,7 +101,7 @@ void BM_IgnoredEntry_ScanCold(benchmark::State& state) {
     for (size_t i = 0; i < f.paths.size(); ++i) ignored += m->ignored_entry(f.paths[i], f.is_dir[i]);
   }
   benchmark::DoNotOptimize(ignored);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.paths.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.paths.size()));
 }
 BENCHMARK(BM_IgnoredEntry_ScanCold)->Unit(benchmark::kMillisecond);
 
@@ -113,7 +113,7 @@ void BM_Floor_HashEachPath(benchmark::State& state) {
     for (size_t i = 0; i < f.paths.size(); ++i) h += std::hash<std::string>{}(f.paths[i]);
   }
   benchmark::DoNotOptimize(h);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.paths.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.paths.size()));
 }
 BENCHMARK(BM_Floor_HashEachPath)->Unit(benchmark::kMillisecond);
 

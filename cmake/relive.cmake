@@ -5,11 +5,8 @@ add_library(relive_build_flags INTERFACE)
 target_compile_features(relive_build_flags INTERFACE cxx_std_20)
 # -Wshadow: a local hiding a member or outer name; -Wconversion / -Wsign-conversion: an
 # implicit narrowing or sign change (write the static_cast where it is intended).
-# A target with RELIVE_TEMP_LAX_CONVERSIONS set (TEMP: while its owner makes it clean)
-# builds without these three.
-set(strict_warnings -Wshadow -Wconversion -Wsign-conversion)
 target_compile_options(relive_build_flags INTERFACE -Wall -Wextra -Wpedantic
-  "$<$<NOT:$<BOOL:$<TARGET_PROPERTY:RELIVE_TEMP_LAX_CONVERSIONS>>>:${strict_warnings}>")
+  -Wshadow -Wconversion -Wsign-conversion)
 if(RELIVE_WERROR)
   target_compile_options(relive_build_flags INTERFACE -Werror)
 endif()

@@ -57,8 +57,8 @@ class burst_sink final : public spdlog::sinks::base_sink<Mutex>, public burst::S
  public:
   explicit burst_sink(std::vector<spdlog::sink_ptr> sinks, burst::Options options = {})
       : core_(std::move(sinks), options) {}
-  explicit burst_sink(spdlog::sink_ptr sink, burst::Options options = {})
-      : core_(std::vector<spdlog::sink_ptr>{std::move(sink)}, options) {}
+  explicit burst_sink(spdlog::sink_ptr wrapped, burst::Options options = {})
+      : core_(std::vector<spdlog::sink_ptr>{std::move(wrapped)}, options) {}
 
   // Messages held in the calling thread's active buffer (innermost scope, or the thread's
   // own), for diagnostics such as a status page; reading it changes nothing.

@@ -39,13 +39,13 @@ struct SinkTarget {
 
 template <class T>
 struct Scopes : ::testing::Test {
-  T t;
+  T under_test;
 };
 using Targets = ::testing::Types<FrontEndTarget, SinkTarget>;
 TYPED_TEST_SUITE(Scopes, Targets);
 
 TYPED_TEST(Scopes, ErrorInARequestWritesThatRequestsMessagesOnly) {
-  auto& t = this->t;
+  auto& t = this->under_test;
   t.debug("thread, before the requests");
   {
     Scope request(t.target());
@@ -62,7 +62,7 @@ TYPED_TEST(Scopes, ErrorInARequestWritesThatRequestsMessagesOnly) {
 }
 
 TYPED_TEST(Scopes, ThreadBufferResumesAfterAScopeWithoutError) {
-  auto& t = this->t;
+  auto& t = this->under_test;
   t.debug("thread 1");
   {
     Scope request(t.target());
@@ -76,7 +76,7 @@ TYPED_TEST(Scopes, ThreadBufferResumesAfterAScopeWithoutError) {
 }
 
 TYPED_TEST(Scopes, NestedScopesWriteTheInnermost) {
-  auto& t = this->t;
+  auto& t = this->under_test;
   Scope outer(t.target());
   t.debug("outer");
   {
@@ -90,7 +90,7 @@ TYPED_TEST(Scopes, NestedScopesWriteTheInnermost) {
 }
 
 TYPED_TEST(Scopes, ScopesOnTwoThreadsAreSeparate) {
-  auto& t = this->t;
+  auto& t = this->under_test;
   std::promise<void> other_logged, error_written;
   std::thread other([&] {
     Scope request(t.target());
@@ -111,7 +111,7 @@ TYPED_TEST(Scopes, ScopesOnTwoThreadsAreSeparate) {
 }
 
 TYPED_TEST(Scopes, ManyRequestsReuseBuffers) {
-  auto& t = this->t;
+  auto& t = this->under_test;
   for (int i = 0; i < 1000; ++i) {
     Scope request(t.target());
     t.debug("step");

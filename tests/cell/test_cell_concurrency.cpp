@@ -47,7 +47,7 @@ std::unique_ptr<const Consistent> make(std::uint64_t n) {
 
 // With one writer, generations also appear in publish order to each reader; with two
 // racing writers only consistency can be checked.
-void readers_never_see_a_torn_or_destroyed_generation(int writer_count) {
+void readers_never_see_a_torn_or_destroyed_generation(std::uint64_t writer_count) {
   const long constructed_before = g_constructed.load();
   const long destroyed_before = g_destroyed.load();
   constexpr int kReaders = 4;
@@ -83,7 +83,7 @@ void readers_never_see_a_torn_or_destroyed_generation(int writer_count) {
       });
     }
     std::vector<std::thread> writers;
-    for (int w = 0; w < writer_count; ++w) {
+    for (std::uint64_t w = 0; w < writer_count; ++w) {
       writers.emplace_back([&, w] {
         for (std::uint64_t i = 1 + w; i <= kPublishes; i += writer_count) cell.publish(make(i));
       });

@@ -174,11 +174,11 @@ TEST(CellLifecycle, NestedPinsBeyondTheInlineSlotsOfOneCell) {
   }
   relive::reclaim_retired();
   EXPECT_EQ(c.destroyed.load(), 0);
-  for (int i = 0; i < kDepth; ++i) EXPECT_EQ(pins[i]->value, i);
+  for (size_t i = 0; i < pins.size(); ++i) EXPECT_EQ(pins[i]->value, static_cast<int>(i));
   // Release out of order: every other one first.
-  for (int i = 0; i < kDepth; i += 2) pins[i].reset();
+  for (size_t i = 0; i < pins.size(); i += 2) pins[i].reset();
   ASSERT_TRUE(eventually([&] { return c.destroyed.load() == kDepth / 2; }));
-  for (int i = 1; i < kDepth; i += 2) EXPECT_TRUE(pins[i]->alive);
+  for (size_t i = 1; i < pins.size(); i += 2) EXPECT_TRUE(pins[i]->alive);
   pins.clear();
   EXPECT_TRUE(eventually([&] { return c.destroyed.load() == kDepth; }));
 }
@@ -190,12 +190,12 @@ TEST(CellLifecycle, PinsOfManyCellsFromOneThread) {
   for (int i = 0; i < kCells; ++i) cells.push_back(std::make_unique<Cell<Tracked>>(make(c, i)));
   std::vector<Pin<Tracked>> pins;
   for (auto& cell : cells) pins.push_back(cell->pin());
-  for (int i = 0; i < kCells; ++i) cells[i]->publish(make(c, 1000 + i));
+  for (size_t i = 0; i < cells.size(); ++i) cells[i]->publish(make(c, 1000 + static_cast<int>(i)));
   relive::reclaim_retired();
   EXPECT_EQ(c.destroyed.load(), 0);
-  for (int i = 0; i < kCells; ++i) {
-    EXPECT_EQ(pins[i]->value, i);
-    EXPECT_EQ(cells[i]->pin()->value, 1000 + i);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(pins[i]->value, static_cast<int>(i));
+    EXPECT_EQ(cells[i]->pin()->value, 1000 + static_cast<int>(i));
   }
   pins.clear();
   ASSERT_TRUE(eventually([&] { return c.destroyed.load() == kCells; }));

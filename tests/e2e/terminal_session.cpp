@@ -8,23 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
 
 namespace relive::test {
 
-struct TerminalSession::Shared {
-  mutable std::mutex mu;
-  mutable std::condition_variable cv;
-  std::string screen;
-  bool eof = false;
-  std::thread reader;
-};
-
-TerminalSession::TerminalSession(std::vector<std::string> argv, const fs::path& cwd)
-    : shared_(std::make_shared<Shared>()) {
+TerminalSession::TerminalSession(std::vector<std::string> argv, const fs::path& cwd) {
   std::vector<char*> args = exec_argv(argv);
   std::string dir = cwd.string();
   winsize ws{};
@@ -40,23 +29,9 @@ TerminalSession::TerminalSession(std::vector<std::string> argv, const fs::path& 
     execv(args[0], args.data());
     _exit(127);
   }
-  auto shared = shared_;
-  int fd = master_;
-  shared_->reader = std::thread([shared, fd] {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      std::lock_guard lock(shared->mu);
-      if (n <= 0) {  // EIO: every process holding the terminal is gone
-        shared->eof = true;
-        shared->cv.notify_all();
-        break;
-      }
-      shared->screen.append(buf, static_cast<size_t>(n));
-      shared->cv.notify_all();
-    }
-  });
+  // The reader ends on EIO, once every process holding the terminal is gone; the master
+  // stays open until then, since type() and resize() use it.
+  screen_ = std::make_unique<CapturedOutput>(master_, CapturedOutput::AtEnd::keep);
 }
 
 TerminalSession::~TerminalSession() {
@@ -65,16 +40,8 @@ TerminalSession::~TerminalSession() {
     int st;
     waitpid(pid_, &st, 0);
   }
-  {
-    std::unique_lock lock(shared_->mu);
-    shared_->cv.wait_for(lock, 2s, [&] { return shared_->eof; });
-  }
-  if (shared_->eof) {
-    shared_->reader.join();
-    close(master_);
-  } else {
-    shared_->reader.detach();  // a leaked process holds the terminal; the test says so
-  }
+  // A leaked process holding the terminal leaves the reader detached (the test says so).
+  if (screen_->finish(2s)) close(master_);
 }
 
 void TerminalSession::type(std::string_view keys) {
@@ -86,24 +53,13 @@ void TerminalSession::type(std::string_view keys) {
   }
 }
 
-std::string TerminalSession::screen() const {
-  std::lock_guard lock(shared_->mu);
-  return shared_->screen;
-}
+std::string TerminalSession::screen() const { return screen_->text(); }
 
 bool TerminalSession::wait_for(std::string_view needle, std::chrono::milliseconds timeout, size_t from) const {
-  std::unique_lock lock(shared_->mu);
-  return shared_->cv.wait_for(lock, timeout, [&] {
-    return shared_->screen.size() > from && shared_->screen.find(needle, from) != std::string::npos;
-  });
+  return screen_->wait_for(needle, timeout, from);
 }
 
-size_t TerminalSession::count(std::string_view needle) const {
-  std::string s = screen();
-  size_t n = 0;
-  for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + needle.size())) ++n;
-  return n;
-}
+size_t TerminalSession::count(std::string_view needle) const { return screen_->count(needle); }
 
 void TerminalSession::resize(unsigned short rows, unsigned short cols) {
   winsize ws{};

@@ -40,12 +40,11 @@ class TerminalSession {
   int wait(std::chrono::milliseconds timeout = 20s);
 
  private:
-  struct Shared;
   pid_t pid_ = -1;
   int master_ = -1;
   bool reaped_ = false;
   int status_ = -1;
-  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<CapturedOutput> screen_;  // what the terminal shows
 };
 
 }  // namespace relive::test

@@ -9,11 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -60,15 +58,7 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
   return done();
 }
 
-struct Process::Shared {
-  mutable std::mutex mu;
-  mutable std::condition_variable cv;
-  std::string out;
-  bool eof = false;
-  std::thread reader;
-};
-
-Process::Process(std::vector<std::string> argv, Options options) : shared_(std::make_shared<Shared>()) {
+Process::Process(std::vector<std::string> argv, Options options) {
   int out_pipe[2];
   int in_pipe[2] = {-1, -1};
   if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -99,24 +89,7 @@ Process::Process(std::vector<std::string> argv, Options options) : shared_(std::
     close(in_pipe[0]);
     stdin_fd_ = in_pipe[1];
   }
-  int fd = out_pipe[0];
-  auto shared = shared_;
-  shared_->reader = std::thread([shared, fd] {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      std::lock_guard lock(shared->mu);
-      if (n <= 0) {
-        shared->eof = true;
-        shared->cv.notify_all();
-        break;
-      }
-      shared->out.append(buf, static_cast<size_t>(n));
-      shared->cv.notify_all();
-    }
-    close(fd);
-  });
+  output_ = std::make_unique<CapturedOutput>(out_pipe[0], CapturedOutput::AtEnd::close);
 }
 
 Process::~Process() {
@@ -129,36 +102,16 @@ Process::~Process() {
   }
   // Grandchildren may still hold the pipe: kill the group, then stop waiting for EOF.
   if (pid_ > 0) kill(-pid_, SIGKILL);
-  {
-    std::unique_lock lock(shared_->mu);
-    shared_->cv.wait_for(lock, 2s, [&] { return shared_->eof; });
-  }
-  if (shared_->reader.joinable()) {
-    if (shared_->eof) shared_->reader.join();
-    else shared_->reader.detach();  // a leaked grandchild holds the pipe; the test reports it
-  }
+  output_->finish(2s);  // detaches the reader if a leaked grandchild holds the pipe
 }
 
-std::string Process::output() const {
-  std::lock_guard lock(shared_->mu);
-  return shared_->out;
-}
+std::string Process::output() const { return output_->text(); }
 
 bool Process::wait_for_output(std::string_view needle, std::chrono::milliseconds timeout, size_t from) const {
-  std::unique_lock lock(shared_->mu);
-  return shared_->cv.wait_for(lock, timeout, [&] {
-    return shared_->out.size() > from && shared_->out.find(needle, from) != std::string::npos;
-  });
+  return output_->wait_for(needle, timeout, from);
 }
 
-size_t Process::count(std::string_view needle) const {
-  std::lock_guard lock(shared_->mu);
-  size_t n = 0;
-  for (size_t pos = shared_->out.find(needle); pos != std::string::npos;
-       pos = shared_->out.find(needle, pos + needle.size()))
-    ++n;
-  return n;
-}
+size_t Process::count(std::string_view needle) const { return output_->count(needle); }
 
 void Process::write_stdin(std::string_view data) {
   while (!data.empty()) {
@@ -188,8 +141,7 @@ int Process::wait(std::chrono::milliseconds timeout) {
       // The reader thread may not have drained the pipe yet: wait for its end-of-file so
       // output() holds everything the process printed. Bounded, because a grandchild
       // that outlives the process can hold the pipe open.
-      std::unique_lock lock(shared_->mu);
-      shared_->cv.wait_for(lock, 2s, [&] { return shared_->eof; });
+      output_->wait_for_end(2s);
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return -1;

@@ -8,9 +8,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "captured_output.hpp"
 
 namespace relive::test {
 
@@ -74,12 +77,11 @@ class Process {
   bool running();
 
  private:
-  struct Shared;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   int status_ = -1;
   bool reaped_ = false;
-  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<CapturedOutput> output_;  // stdout and stderr
 };
 
 // Path of the built `relive` command (RELIVE_BIN, set by CTest), or "" if unknown.
