@@ -260,12 +260,13 @@ class OnOneCpu {
  public:
   OnOneCpu() {
     ok_ = sched_getaffinity(0, sizeof before_, &before_) == 0;
-    int cpu = 0;
-    while (ok_ && cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &before_)) ++cpu;
+    constexpr std::size_t kCpus = CPU_SETSIZE;
+    std::size_t cpu = 0;
+    while (ok_ && cpu < kCpus && !CPU_ISSET(cpu, &before_)) ++cpu;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    ok_ = ok_ && cpu < CPU_SETSIZE && sched_setaffinity(0, sizeof one, &one) == 0;
+    ok_ = ok_ && cpu < kCpus && sched_setaffinity(0, sizeof one, &one) == 0;
   }
   ~OnOneCpu() {
     if (ok_) sched_setaffinity(0, sizeof before_, &before_);
