@@ -193,43 +193,8 @@ Report check(const fs::path& file, const CheckOptions& options);
 // One line: "interface Handler (hash ...), module ABI 1, ...".
 std::string describe(const Identity& identity);
 
-namespace module_internal {
-
-struct Loaded;  // defined in src/module
-
-// One generation: the instance and what keeps its code alive. Destroying it destroys the
-// instance, dlcloses the library, checks it is unmapped and deletes the staged file.
-struct Generation {
-  void* instance = nullptr;  // an Interface*, or null before the first load
-  std::uint64_t number = 0;
-  std::unique_ptr<Loaded> loaded;
-  Generation();
-  Generation(void* instance, std::uint64_t number, std::unique_ptr<Loaded> loaded);
-  ~Generation();
-};
-
-struct Shared;
-
-// Everything that is not typed: staging, inspection, preflight, load, publish, watch.
-class ModuleCore {
- public:
-  ModuleCore(Options options, const Identity& expected);
-  ~ModuleCore();  // stops watching; the serving generation is retired (destroyed when unpinned)
-  ModuleCore(const ModuleCore&) = delete;
-  ModuleCore& operator=(const ModuleCore&) = delete;
-
-  Result<void> start();  // first load, then watching
-  Pin<Generation> pin() const { return cell_.pin(); }
-  Result<void> reload_from(const fs::path& path);
-  Status status() const;
-
- private:
-  void rebuild_and_reload();  // the watch thread, per batch
-  std::shared_ptr<Shared> shared_;
-  Cell<Generation> cell_;
-};
-
-}  // namespace module_internal
+// Implementation details the templates below use (not API).
+#include "relive/internal/module_core.hpp"  // IWYU pragma: export
 
 // One generation of Interface, pinned: `->` calls into it; valid while the pin lives.
 template <class Interface>
