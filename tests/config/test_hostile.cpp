@@ -10,17 +10,7 @@
 #include <functional>
 #include <new>
 
-// Whether the allocator is ASan's (clang: __has_feature; g++: __SANITIZE_ADDRESS__).
-#if defined(__SANITIZE_ADDRESS__)
-#define RELIVE_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RELIVE_TEST_ASAN 1
-#endif
-#endif
-#ifndef RELIVE_TEST_ASAN
-#define RELIVE_TEST_ASAN 0
-#endif
+#include "sanitizers.hpp"  // RELIVE_TEST_ASAN: whether the allocator is ASan's
 #if RELIVE_TEST_ASAN
 #include <sanitizer/allocator_interface.h>
 #endif

@@ -6,13 +6,7 @@
 
 #include <fstream>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define RELIVE_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RELIVE_TEST_ASAN 1
-#endif
-#endif
+#include "sanitizers.hpp"
 #if RELIVE_TEST_ASAN
 #include <sanitizer/allocator_interface.h>
 #endif
