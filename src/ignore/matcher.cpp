@@ -418,6 +418,8 @@ Result<void> MatcherImpl::reload(std::string_view rel) {
   DirNode* node = nullptr;
   if (auto it = node_by_top_dir_.find(top_dir); it != node_by_top_dir_.end()) {
     node = it->second;
+  } else if (!fresh.present) {
+    return {};  // no rules there before, none now: no node (a churning tree would grow them)
   } else {
     auto created = std::make_unique<DirNode>();
     created->top_dir = top_dir;

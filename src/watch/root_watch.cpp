@@ -216,6 +216,7 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
   }
   std::vector<DirEntry> entries;
   if (!backend_of(*node).list(node->wd, abs, entries)) return;
+  if (report && file_name_.empty()) reread_rules_files(rel);
   node->file_hashes.clear();
   for (const auto& e : entries) {
     std::string child_rel = Tree::join(rel, e.name);
@@ -413,6 +414,10 @@ void RootWatch::apply(Node* node, uint32_t ev_mask, uint32_t cookie, const std::
           Node* moved = move.node.get();
           tree_.attach(node, std::move(move.node), name);
           rewatch_polled(moved);
+          // Its rules files are the same, but the matcher knows them by their old paths.
+          if (file_name_.empty()) {
+            Tree::for_each(*moved, [&](Node& n) { reread_rules_files(tree_.rel_path(&n)); });
+          }
         } else {
           scan(tree_.add_child(node, name), rel, true);
         }
@@ -574,6 +579,19 @@ void RootWatch::reload_external_rules(const std::string& path) {
   if (!matcher_) return;
   report_rules_reload(path, matcher_->reload_file(path));
   needs_reconcile_ = true;  // directories it ignored or un-ignored
+}
+
+// A directory that appears while watching may take a path whose rules the matcher has read
+// before: one removed or moved away and another put in its place, or the same one scanned
+// twice (its parent's scan found it, then its own creation event came). The cached rules
+// may be those of a file since rewritten (cp creates, scan reads it empty, cp writes — and
+// the write's event went to the watch the second scan replaced), so read them again now.
+void RootWatch::reread_rules_files(const std::string& dir_rel) {
+  if (!matcher_) return;
+  for (const char* name : {".gitignore", ".reloadignore"}) {
+    const std::string rel = Tree::join(dir_rel, name);
+    if (matcher_->is_rules_file(rel)) report_rules_reload(rel, matcher_->reload(rel));
+  }
 }
 
 void RootWatch::report_rules_reload(const std::string& file, const Result<void>& reloaded) {

@@ -100,6 +100,8 @@ class RootWatch {
   // appeared: .git/info created after the start).
   void arm_external_rules(bool reload_now);
   void reload_external_rules(const std::string& path);
+  // A directory that appeared while watching: its rules files read afresh, not from cache.
+  void reread_rules_files(const std::string& dir_rel);
   // One save (several events, each a reload) reports a bad line once.
   void report_rules_reload(const std::string& file, const Result<void>& reloaded);
   // The problems the Matcher met reading a directory's rules files the first time (during a
