@@ -84,6 +84,15 @@ TEST(Rules, EditingGitignoreReEvaluatesWhatIsWatched) {
   EXPECT_EQ(b->changes[0].path, "out/deep/x.o");
 }
 
+// Writes `ignored` and `reported` (in that order) under dir and expects the watcher to
+// report the second and never the first: the rules in force there are the ones expected.
+void expect_rules_in_force(Collector& w, const fs::path& dir, const std::string& ignored, const std::string& reported) {
+  write_file(dir / ignored, "2");
+  write_file(dir / reported, "2");
+  auto seen = w.until(reported, Change::Created);
+  for (const auto& b : seen) EXPECT_EQ(find(b, ignored), nullptr) << describe(b);
+}
+
 // A directory moved away and another moved into its place (a deploy's swap): the
 // newcomer's rules files decide, not those the watcher read for the one that left.
 TEST(Rules, ADirectoryPutInThePlaceOfAnotherHasItsOwnRules) {
@@ -91,7 +100,6 @@ TEST(Rules, ADirectoryPutInThePlaceOfAnotherHasItsOwnRules) {
   write_file(dir / "plugin" / ".reloadignore", "\\.tmp$\n");
   write_file(dir / "plugin" / "a.py", "1");
   write_file(staging / "plugin" / ".reloadignore", "\\.py$\n");
-  write_file(staging / "plugin" / "b.tmp", "1");
   Collector w(dir.path());
   ASSERT_TRUE(w.ok()) << w.error();
   fs::rename(dir / "plugin", away / "plugin");
@@ -99,10 +107,7 @@ TEST(Rules, ADirectoryPutInThePlaceOfAnotherHasItsOwnRules) {
   fs::rename(staging / "plugin", dir / "plugin");
   w.until("plugin", Change::Created);
   // Under the old rules x.tmp would be ignored and y.py not; under the new ones the reverse.
-  write_file(dir / "plugin" / "y.py", "2");
-  write_file(dir / "plugin" / "x.tmp", "2");
-  auto seen = w.until("plugin/x.tmp", Change::Created);
-  for (const auto& b : seen) EXPECT_EQ(find(b, "plugin/y.py"), nullptr) << describe(b);
+  expect_rules_in_force(w, dir.path(), "plugin/y.py", "plugin/x.tmp");
 }
 
 // The same within the tree: `a` renamed onto the place `b` left. Its rules go with it.
@@ -110,17 +115,13 @@ TEST(Rules, ADirectoryRenamedIntoThePlaceOfAnotherKeepsItsOwnRules) {
   TempDir dir, away;
   write_file(dir / "a" / ".reloadignore", "\\.tmp$\n");
   write_file(dir / "b" / ".reloadignore", "\\.py$\n");
-  write_file(dir / "b" / "old.py", "1");
   Collector w(dir.path());
   ASSERT_TRUE(w.ok()) << w.error();
   fs::rename(dir / "b", away / "b");
   w.until("b", Change::Removed);
   fs::rename(dir / "a", dir / "b");
   w.until("b", Change::Renamed);
-  write_file(dir / "b" / "x.tmp", "2");
-  write_file(dir / "b" / "y.py", "2");
-  auto seen = w.until("b/y.py", Change::Created);
-  for (const auto& b : seen) EXPECT_EQ(find(b, "b/x.tmp"), nullptr) << describe(b);
+  expect_rules_in_force(w, dir.path(), "b/x.tmp", "b/y.py");
 }
 
 }  // namespace
