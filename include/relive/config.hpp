@@ -343,6 +343,8 @@ class Config {
       cell = std::make_shared<Cell<T>>(std::unique_ptr<const T>(first.release()));
     } catch (const std::exception& e) {
       return Error{key + ": building the resource failed: " + e.what()};
+    } catch (...) {  // as on a rebuild: `throw 42` is this call's Error too
+      return Error{key + ": building the resource failed: unknown exception (not a std::exception)"};
     }
     detail::add_resource(*core_, key, [cell, factory = std::move(factory)](const Node& section) -> std::function<void()> {
       std::shared_ptr<std::unique_ptr<T>> next = std::make_shared<std::unique_ptr<T>>(factory(section));  // may throw

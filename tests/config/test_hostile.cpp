@@ -229,6 +229,10 @@ TEST(ConfigHostile, ANonStdExceptionUnderLiveReloadIsAnErrorAndTheProcessLives) 
     return std::make_unique<std::string>(n.at("host").as_string());
   });
   ASSERT_TRUE(pool) << pool.error().message;
+  // The first build too: an Error, not an exception out of resource().
+  auto thrower = cfg->resource<std::string>("db", [](const Node&) -> std::unique_ptr<std::string> { throw 42; });
+  ASSERT_FALSE(thrower);
+  EXPECT_EQ(thrower.error().message, "db: building the resource failed: unknown exception (not a std::exception)");
 
   std::uint64_t good = cfg->version();
   auto error_contains = [&](const std::string& part) {
