@@ -260,7 +260,8 @@ Result<OnBusy> parse_on_busy(std::string_view text);
 
 // One thing that happened, for --json-events and for tests.
 struct Event {
-  enum class Kind { Changes, BuildStart, BuildEnd, Start, Stop, Exit, Error };
+  // RestartRequested: `rs` typed on relive's stdin (a restart by hand; no Changes event).
+  enum class Kind { Changes, RestartRequested, BuildStart, BuildEnd, Start, Stop, Exit, Error };
   Kind kind = Kind::Error;
   // Changes: changed paths, each once, relative to the current directory (absolute when
   // outside it); never empty. Capped at 100; path_count is how many in total.

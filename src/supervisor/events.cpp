@@ -11,6 +11,7 @@ namespace relive::supervisor {
 const char* to_string(Event::Kind kind) {
   switch (kind) {
     case Event::Kind::Changes: return "changes";
+    case Event::Kind::RestartRequested: return "restart_requested";
     case Event::Kind::BuildStart: return "build_start";
     case Event::Kind::BuildEnd: return "build_end";
     case Event::Kind::Start: return "start";
@@ -62,6 +63,9 @@ std::string to_json_line(const Event& e) {
       j["paths"] = e.paths;
       j["count"] = e.path_count;
       if (e.rescan) j["rescan"] = true;
+      break;
+    case Event::Kind::RestartRequested:
+      j["by"] = "rs";  // the only way today; a field so that another can be told apart
       break;
     case Event::Kind::BuildStart:
       j["pid"] = e.pid;

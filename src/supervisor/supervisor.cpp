@@ -449,6 +449,7 @@ struct Supervisor::Impl {
   // running cycle is done (whatever --on-busy-update says: the user asked for it).
   void on_restart_request() {
     if (shutting_down()) return;
+    emit(Event{.kind = Event::Kind::RestartRequested});
     backoff->disarm();
     ChangeSet by_hand;
     by_hand.requested = true;

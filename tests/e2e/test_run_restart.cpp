@@ -128,6 +128,27 @@ TEST(RunRestart, JsonEventsDescribeTheCycle) {
   EXPECT_NE(lines[1].find("\"paths\":[\"app.py\"]"), std::string::npos) << lines[1];
 }
 
+// `rs` on stdin: the restart says it was asked for, where a save's says what changed.
+TEST(RunRestart, JsonEventsTellARestartByHandFromASave) {
+  Project p;
+  auto events = p.out / "events.jsonl";
+  Process::Options po = in_dir(p.src.path());
+  po.stdin_pipe = true;
+  Process relive(relive_argv({"-w", p.src.path().string(), "-q", "--json-events", events.string(), "--", "sh",
+                              p.child_script().string()}),
+                 po);
+  ASSERT_TRUE(p.wait_starts(1)) << relive.output();
+  relive.write_stdin("rs\n");
+  ASSERT_TRUE(p.wait_starts(2)) << relive.output();
+  relive.signal(SIGINT);
+  EXPECT_EQ(relive.wait(10s), 130);
+  auto lines = file_lines(events);
+  ASSERT_GE(lines.size(), 3u) << read_file(events);
+  EXPECT_EQ(lines[1].substr(0, lines[1].find(',')), "{\"event\":\"restart_requested\"") << read_file(events);
+  EXPECT_NE(lines[1].find("\"by\":\"rs\""), std::string::npos) << lines[1];
+  for (const auto& l : lines) EXPECT_EQ(l.find("\"changes\""), std::string::npos) << read_file(events);
+}
+
 TEST(RunRestart, ChildExitIsReportedAndRelivWaitsForChanges) {
   Project p;
   write_file(p.out / "exits.sh", "echo $$ >> " + p.log().string() + "\nexit 3\n");

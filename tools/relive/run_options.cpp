@@ -95,8 +95,9 @@ Zero downtime (docs/zero-downtime.md):
 Output:
   -q, --quiet               no status lines from relive (errors are still shown)
       --clear               clear the screen before each restart
-      --json-events FILE    one JSON line per event (changes, build_start, build_end,
-                            start, stop, exit) to FILE, or - for stdout
+      --json-events FILE    one JSON line per event (changes, restart_requested,
+                            build_start, build_end, start, stop, exit) to FILE, or -
+                            for stdout
       --notify              a desktop notification (notify-send, when installed) when a
                             build fails
       --config FILE         read options from FILE instead of ./relive.toml
