@@ -168,7 +168,9 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     notify(b"READY=1")
-    print(f"python_server[{os.getpid()}]: serving", file=sys.stderr, flush=True)
+    how = "the relive package" if relive is not None else "the standard library"
+    where = "the socket handed over" if sock is not None else "127.0.0.1:8080"
+    print(f"python_server[{os.getpid()}]: serving on {where} (through {how})", file=sys.stderr, flush=True)
     server.serve_forever(poll_interval=0.1)
     server.socket.close()  # stop accepting: our fd of the shared socket only
     CONNECTIONS.drain()

@@ -83,3 +83,6 @@ def test_python_server_example_takes_the_socket_and_says_ready(tmp_path):
         assert proc.wait(15) == 0
         notify.close()
         listener.close()
+    # It took the package's path (this test's PYTHONPATH has it), not its fallback; the
+    # e2e keep-alive test runs it without the package, through the standard library.
+    assert "serving on the socket handed over (through the relive package)" in proc.stderr.read()
