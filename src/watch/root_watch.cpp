@@ -73,6 +73,7 @@ Result<void> RootWatch::open() {
   if (!root_present_ || (tree_.root().wd < 0 && !tree_.root().polled)) {
     return Error{"watch root " + given_.string() + ": could not be watched (removed while starting?)"};
   }
+  watching_ = true;
   report_lazy_rules_errors();
   return {};
 }
@@ -216,7 +217,7 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
   }
   std::vector<DirEntry> entries;
   if (!backend_of(*node).list(node->wd, abs, entries)) return;
-  if (report && file_name_.empty()) reread_rules_files(rel);
+  if (watching_ && file_name_.empty()) reread_rules_files(rel);
   node->file_hashes.clear();
   for (const auto& e : entries) {
     std::string child_rel = Tree::join(rel, e.name);
