@@ -73,7 +73,6 @@ Result<void> RootWatch::open() {
   if (!root_present_ || (tree_.root().wd < 0 && !tree_.root().polled)) {
     return Error{"watch root " + given_.string() + ": could not be watched (removed while starting?)"};
   }
-  watching_ = true;
   report_lazy_rules_errors();
   return {};
 }
@@ -217,7 +216,7 @@ void RootWatch::scan(Node* node, const std::string& rel, bool report) {
   }
   std::vector<DirEntry> entries;
   if (!backend_of(*node).list(node->wd, abs, entries)) return;
-  if (watching_ && file_name_.empty()) reread_rules_files(rel);
+  if (report && file_name_.empty()) reread_rules_files(rel);
   node->file_hashes.clear();
   for (const auto& e : entries) {
     std::string child_rel = Tree::join(rel, e.name);

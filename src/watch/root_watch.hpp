@@ -100,8 +100,7 @@ class RootWatch {
   // appeared: .git/info created after the start).
   void arm_external_rules(bool reload_now);
   void reload_external_rules(const std::string& path);
-  // A directory that appeared while watching (an event's, a reconcile's or a restored
-  // root's scan; one renamed within the tree): its rules files read afresh, not from cache.
+  // A directory that appeared while watching: its rules files read afresh, not from cache.
   void reread_rules_files(const std::string& dir_rel);
   // One save (several events, each a reload) reports a bad line once.
   void report_rules_reload(const std::string& file, const Result<void>& reloaded);
@@ -140,9 +139,6 @@ class RootWatch {
   std::unique_ptr<Backend> fallback_;  // polls what inotify had no watch left for; lazily
   Tree tree_;
   bool root_present_ = false;
-  // The first scan (open()) is done: a directory met from now on appeared while watching,
-  // and its rules files are read afresh (reread_rules_files), not taken from the cache.
-  bool watching_ = false;
   int sentinel_wd_ = -1;
   std::string sentinel_dir_;
   VcsLock vcs_lock_;
